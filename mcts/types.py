@@ -1,0 +1,204 @@
+"""The data that crosses module boundaries, and the plugin contracts.
+
+Data flows one way: the search (``mcts``) asks teachers (``teachers``) for children, asks scorers
+(``value``) for numbers, and tells the native tree. Everything that travels between them is defined
+here as a frozen dataclass; every plugin point is a ``typing.Protocol``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol, runtime_checkable
+
+FinishReason = Literal["stop", "length", "eos"]
+
+
+# --------------------------------------------------------------------------------------------
+# Generation: what the search asks a teacher, and what comes back.
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """One leaf's request for continuations.
+
+    ``prompt`` is the whole text so far (task prompt + the steps on the path). A backend that
+    works on tokens may use ``prompt_token_ids`` instead when given. ``seed`` makes sampling
+    reproducible per request where the backend supports it; ``temperature == 0`` means greedy.
+    """
+
+    prompt: str
+    n: int = 1
+    max_tokens: int = 32
+    stop: tuple[str, ...] = ()
+    temperature: float = 1.0
+    top_p: float = 1.0
+    seed: int | None = None
+    prompt_token_ids: tuple[int, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.n < 1:
+            raise ValueError(f"GenerationRequest.n must be >= 1, got {self.n}")
+        if self.max_tokens < 1:
+            raise ValueError(f"GenerationRequest.max_tokens must be >= 1, got {self.max_tokens}")
+        if self.temperature < 0:
+            raise ValueError(f"GenerationRequest.temperature must be >= 0, got {self.temperature}")
+        if not 0 < self.top_p <= 1:
+            raise ValueError(f"GenerationRequest.top_p must be in (0, 1], got {self.top_p}")
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """One continuation proposed by one teacher.
+
+    ``text`` excludes the stop string that ended it. ``token_logprobs`` holds the log-probability
+    (natural log) of each sampled token under the teacher; ``logprob_sum`` is their sum. Both are
+    ``None`` when the backend could not report likelihoods (never invented).
+    """
+
+    text: str
+    token_ids: tuple[int, ...]
+    logprob_sum: float | None
+    token_logprobs: tuple[float, ...] | None
+    finish_reason: FinishReason
+    teacher: str
+
+    @property
+    def num_tokens(self) -> int:
+        return len(self.token_ids)
+
+
+@runtime_checkable
+class Teacher(Protocol):
+    """A model that proposes continuations.
+
+    ``generate(requests)`` returns, for each request in order, ``request.n`` proposals. Batching is
+    the backend's job: one call may carry many leaves. ``agenerate`` is the same as a coroutine
+    (HTTP backends overlap requests; local backends may run ``generate`` in a thread).
+    """
+
+    name: str
+
+    def generate(self, requests: Sequence[GenerationRequest]) -> list[list[Proposal]]: ...
+
+    async def agenerate(self, requests: Sequence[GenerationRequest]) -> list[list[Proposal]]: ...
+
+    def close(self) -> None: ...
+
+
+# --------------------------------------------------------------------------------------------
+# Scoring: rewards, the judge, and leaf values.
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScoredText:
+    """A state to score: the task prompt, the steps taken so far, and an optional reference."""
+
+    prompt: str
+    steps: tuple[str, ...]
+    reference: str | None = None
+    task_id: str = ""
+
+    @property
+    def response(self) -> str:
+        return "".join(self.steps)
+
+
+@runtime_checkable
+class RewardFn(Protocol):
+    """Maps a batch of states to a batch of rewards (floats, any scale; the tree normalises Q).
+
+    Returns one ``dict[str, float]`` of named components per state, so that the trajectory log
+    can show where a reward came from; the ensemble combines components with weights.
+    """
+
+    name: str
+
+    def __call__(self, states: Sequence[ScoredText]) -> list[dict[str, float]]: ...
+
+
+@runtime_checkable
+class Judge(Protocol):
+    """LMGT-style judge: for each (state, step) returns -1 (reject), 0 (neutral) or +1 (accept).
+
+    The shift is added to the node's immediate reward with a configurable scale. LMGT
+    (arXiv 2409.04744) shifts environment rewards; here it shifts node rewards.
+    """
+
+    def judge(self, states: Sequence[ScoredText]) -> list[int]: ...
+
+
+@runtime_checkable
+class ValueFn(Protocol):
+    """Estimates V(state) for a batch of leaves; used in place of (or blended with) rollouts."""
+
+    def value(self, states: Sequence[ScoredText]) -> list[float]: ...
+
+
+# --------------------------------------------------------------------------------------------
+# Read views of the tree and the results of a search.
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NodeView:
+    """A read-only snapshot of one node's statistics (ids are creation order; root is 0)."""
+
+    id: int
+    parent: int
+    depth: int
+    visits: int
+    value_sum: float
+    prior: float
+    reward: float
+    teacher: int
+    terminal: bool
+    expanded: bool
+    in_flight: int
+    action: str
+
+    @property
+    def q(self) -> float:
+        return self.value_sum / self.visits if self.visits else 0.0
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a trajectory as written to ``trajectories.jsonl``."""
+
+    text: str
+    tokens: int
+    teachers: tuple[str, ...]
+    prior: float
+    visits: int
+    q: float
+    reward: float
+    reward_components: dict[str, float] = field(default_factory=dict)
+    judge_shift: int = 0
+
+
+@dataclass(frozen=True)
+class Trajectory:
+    """One root-to-terminal path of one task."""
+
+    task_id: str
+    prompt: str
+    steps: tuple[Step, ...]
+    final_reward: float
+    solved: bool
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """What one task's search produced, and what it cost."""
+
+    task_id: str
+    best: Trajectory | None
+    trajectories: tuple[Trajectory, ...]
+    solved: bool
+    simulations: int
+    generated_tokens: int
+    calls_per_teacher: dict[str, int]
+    seconds: float
