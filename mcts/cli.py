@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
 
 from mcts import __version__
+from mcts.commands import COMMAND_MODULES
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -15,7 +17,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Monte-Carlo tree search over LLM generation with an adaptive teacher ensemble.",
     )
     parser.add_argument("--version", action="version", version=f"mcts-llm {__version__}")
-    parser.add_subparsers(dest="command", metavar="COMMAND")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).register(subparsers)
     return parser
 
 
