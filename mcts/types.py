@@ -181,13 +181,18 @@ class Step:
 
 @dataclass(frozen=True)
 class Trajectory:
-    """One root-to-terminal path of one task."""
+    """One root-to-terminal path of one task.
+
+    ``node_ids[i]`` is the tree node of ``steps[i]``; the parent of step 0 is the root (0), so steps of
+    different trajectories of one task with the same parent node are siblings (GRPO groups, DPO pairs).
+    """
 
     task_id: str
     prompt: str
     steps: tuple[Step, ...]
     final_reward: float
     solved: bool
+    node_ids: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)

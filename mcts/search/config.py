@@ -1,0 +1,172 @@
+"""Search settings as validated dataclasses (one TOML table each; see mcts/run/config.py)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+
+def _check(condition: bool, message: str) -> None:
+    if not condition:
+        raise ValueError(message)
+
+
+@dataclass(frozen=True)
+class Budget:
+    """When a task's search stops: whichever limit is reached first.
+
+    ``tokens`` counts every token a teacher generated for this task (proposals and rollouts), exactly:
+    it is the unit in which search is compared with sampling. ``None`` disables a limit.
+    """
+
+    simulations: int | None = 64
+    tokens: int | None = None
+    seconds: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("simulations", "tokens", "seconds"):
+            value = getattr(self, name)
+            _check(value is None or value > 0, f"budget.{name} must be positive or unset, got {value!r}")
+        _check(
+            any(v is not None for v in (self.simulations, self.tokens, self.seconds)),
+            "budget: set at least one of simulations, tokens, seconds (otherwise the search never stops)",
+        )
+
+
+@dataclass(frozen=True)
+class SelectionConfig:
+    """The native tree's selection rule and widening (see mcts.Tree)."""
+
+    rule: str = "puct"
+    c_explore: float = 1.25
+    fpu_reduction: float = 0.25
+    virtual_loss: float = 1.0
+    widen_c: float = 2.0
+    widen_alpha: float = 0.5
+    discount: float = 1.0
+    max_nodes: int | None = 200_000
+
+    def __post_init__(self) -> None:
+        _check(self.rule in ("puct", "ucb1"), f"selection.rule must be 'puct' or 'ucb1', got {self.rule!r}")
+        _check(self.c_explore >= 0, f"selection.c_explore must be >= 0, got {self.c_explore}")
+        _check(self.widen_c > 0, f"selection.widen_c must be > 0, got {self.widen_c}")
+        _check(0 <= self.widen_alpha <= 1, f"selection.widen_alpha must be in [0, 1], got {self.widen_alpha}")
+        _check(0 < self.discount <= 1, f"selection.discount must be in (0, 1], got {self.discount}")
+
+
+@dataclass(frozen=True)
+class WeightsConfig:
+    """The dynamic teacher weights (SPEC item 3). ``dynamic=False`` keeps them at 1/N (the uniform baseline)."""
+
+    dynamic: bool = True
+    ema_rate: float = 0.1
+    temperature: float = 0.25
+    floor: float = 0.05
+    epsilon: float = 0.05
+    max_weight: float = 0.8
+    stale_bonus: float = 0.5
+    max_stale_draws: int = 64
+    gamma: float = 0.9
+
+    def __post_init__(self) -> None:
+        _check(0 < self.ema_rate <= 1, f"weights.ema_rate must be in (0, 1], got {self.ema_rate}")
+        _check(self.temperature > 0, f"weights.temperature must be > 0, got {self.temperature}")
+        _check(0 <= self.floor < 1, f"weights.floor must be in [0, 1), got {self.floor}")
+        _check(0 <= self.epsilon <= 1, f"weights.epsilon must be in [0, 1], got {self.epsilon}")
+        _check(0 < self.max_weight <= 1, f"weights.max_weight must be in (0, 1], got {self.max_weight}")
+        _check(self.max_stale_draws >= 1, f"weights.max_stale_draws must be >= 1, got {self.max_stale_draws}")
+        _check(0 < self.gamma <= 1, f"weights.gamma must be in (0, 1], got {self.gamma}")
+
+
+@dataclass(frozen=True)
+class ExpansionConfig:
+    """How a leaf asks teachers for children.
+
+    Each leaf draws ``teachers_per_leaf`` teachers from the weights (with replacement); each draw asks
+    for ``proposals_per_teacher`` continuations of at most ``max_step_tokens`` tokens, stopped at the
+    step delimiter. Identical proposals are merged.
+    """
+
+    batch_leaves: int = 4
+    teachers_per_leaf: int = 2
+    proposals_per_teacher: int = 2
+    max_step_tokens: int = 24
+    temperature: float = 1.0
+    top_p: float = 1.0
+
+    def __post_init__(self) -> None:
+        for name in ("batch_leaves", "teachers_per_leaf", "proposals_per_teacher", "max_step_tokens"):
+            _check(getattr(self, name) >= 1, f"expansion.{name} must be >= 1, got {getattr(self, name)}")
+        _check(self.temperature >= 0, f"expansion.temperature must be >= 0, got {self.temperature}")
+
+
+@dataclass(frozen=True)
+class EvaluationConfig:
+    """Leaf evaluation: a rollout by a policy teacher, a value function, or a blend of both.
+
+    ``rollout_teacher`` is ``"top"`` (the teacher with the highest weight right now), ``"proposer"``
+    (the teacher that proposed the evaluated child) or a teacher name. ``blend`` is the weight of the
+    value function in ``(1 - blend) * rollout + blend * value`` (mode ``"blend"``).
+    """
+
+    mode: str = "rollout"
+    rollout_teacher: str = "top"
+    rollout_max_tokens: int = 96
+    rollout_temperature: float = 0.0
+    blend: float = 0.5
+
+    def __post_init__(self) -> None:
+        _check(self.mode in ("rollout", "value", "blend"), f"evaluation.mode must be rollout|value|blend, got {self.mode!r}")
+        _check(self.rollout_max_tokens >= 1, f"evaluation.rollout_max_tokens must be >= 1, got {self.rollout_max_tokens}")
+        _check(0 <= self.blend <= 1, f"evaluation.blend must be in [0, 1], got {self.blend}")
+
+
+@dataclass(frozen=True)
+class TerminalConfig:
+    """When a path ends, besides the task's own rule and the teacher's end-of-sequence.
+
+    ``sentence_end`` ends a path at a step ending in ``. ! ?`` (sentence-level tasks);
+    ``overlap_threshold`` ends it once BLEU or ROUGE-L between the reference (or query) and the response
+    reaches the threshold; ``validator`` names a model whose yes/no likelihood decides.
+    """
+
+    max_depth: int = 8
+    max_chars: int = 2000
+    stop_strings: tuple[str, ...] = ()
+    sentence_end: bool = False
+    overlap_threshold: float | None = None
+    validator: str | None = None
+
+    def __post_init__(self) -> None:
+        _check(self.max_depth >= 1, f"terminal.max_depth must be >= 1, got {self.max_depth}")
+        _check(self.max_chars >= 1, f"terminal.max_chars must be >= 1, got {self.max_chars}")
+        _check(
+            self.overlap_threshold is None or 0 < self.overlap_threshold <= 1,
+            f"terminal.overlap_threshold must be in (0, 1] or unset, got {self.overlap_threshold}",
+        )
+
+
+@dataclass(frozen=True)
+class JudgeConfig:
+    """The LMGT judge: ``model`` is an HF path or bundled name; its -1/0/+1 times ``scale`` shifts node rewards."""
+
+    model: str | None = None
+    scale: float = 0.1
+
+    def __post_init__(self) -> None:
+        _check(math.isfinite(self.scale), f"judge.scale must be finite, got {self.scale}")
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """Everything one task's search needs besides the teachers and the task itself."""
+
+    budget: Budget = field(default_factory=Budget)
+    selection: SelectionConfig = field(default_factory=SelectionConfig)
+    weights: WeightsConfig = field(default_factory=WeightsConfig)
+    expansion: ExpansionConfig = field(default_factory=ExpansionConfig)
+    evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
+    terminal: TerminalConfig = field(default_factory=TerminalConfig)
+    judge: JudgeConfig = field(default_factory=JudgeConfig)
+    stop_on_solve: bool = True
+    seed: int = 0

@@ -1,0 +1,79 @@
+"""The state of one task's search: the tree, the teachers, their weights, and the bookkeeping."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from mcts.search.config import SearchConfig
+from mcts.search.evaluate import LeafEvaluator, Rollout
+from mcts.search.task import SearchTask
+from mcts.search.trajectories import NodeNotes
+from mcts.search.usage import Usage
+from mcts.tree import Tree
+from mcts.types import Judge, Teacher
+from mcts.weights import TeacherWeights
+
+
+@dataclass
+class SearchState:
+    """Everything one task's search holds; built by ``new_search_state``."""
+
+    task: SearchTask
+    tree: Tree
+    teachers: Sequence[Teacher]
+    weights: TeacherWeights
+    config: SearchConfig
+    evaluator: LeafEvaluator
+    judge: Judge | None
+    delimiter: str
+    usage: Usage = field(default_factory=Usage)
+    notes: NodeNotes = field(default_factory=NodeNotes)
+    benched: set[int] = field(default_factory=set)
+    dead: set[int] = field(default_factory=set)
+    solved_nodes: list[int] = field(default_factory=list)
+    rng: np.random.Generator = field(default_factory=lambda: np.random.default_rng(0))
+
+    def steps(self, node: int) -> list[str]:
+        """The step texts root..node (the root has none)."""
+        return self.tree.actions(self.tree.path(node)[1:])
+
+
+def new_search_state(
+    task: SearchTask,
+    teachers: Sequence[Teacher],
+    weights: TeacherWeights,
+    config: SearchConfig,
+    *,
+    evaluator: LeafEvaluator | None = None,
+    judge: Judge | None = None,
+    delimiter: str = "\n",
+) -> SearchState:
+    if not teachers:
+        raise ValueError("search needs at least one teacher")
+    if len(weights.names) != len(teachers):
+        raise ValueError(f"{len(teachers)} teachers but the weights know {len(weights.names)}: {weights.names}")
+    s = config.selection
+    tree = Tree(
+        rule=s.rule,
+        c_explore=s.c_explore,
+        fpu_reduction=s.fpu_reduction,
+        virtual_loss=s.virtual_loss,
+        widen_c=s.widen_c,
+        widen_alpha=s.widen_alpha,
+        discount=s.discount,
+        max_nodes=s.max_nodes,
+    )
+    return SearchState(
+        task=task,
+        tree=tree,
+        teachers=teachers,
+        weights=weights,
+        config=config,
+        evaluator=evaluator or Rollout(config.evaluation),
+        judge=judge,
+        delimiter=delimiter,
+        rng=np.random.default_rng(config.seed),
+    )

@@ -1,0 +1,36 @@
+"""What the search needs to know about a task: its prompt, and how a path of steps ends and scores."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    """The task's verdict on a path after its latest step.
+
+    ``reward`` is the immediate reward of that step (the hard terminal reward on a terminal step),
+    ``solved`` is True only on a terminal step that the task's verifier accepts.
+    """
+
+    terminal: bool
+    reward: float
+    solved: bool = False
+    components: tuple[tuple[str, float], ...] = ()
+
+
+@runtime_checkable
+class SearchTask(Protocol):
+    """One problem to search on.
+
+    ``outcomes`` is batched: it receives many step sequences (each the whole path so far, root to the
+    new node) and returns one ``StepOutcome`` each. It must accept any text (model output is untrusted).
+    """
+
+    id: str
+    prompt: str
+    reference: str | None
+
+    def outcomes(self, paths: Sequence[Sequence[str]]) -> list[StepOutcome]: ...
