@@ -1,0 +1,141 @@
+"""A whole run in one TOML file: the run settings at the top, the search settings in tables.
+
+    task = "countdown"              # or "text" (JSONL rows {"id", "prompt", "reference"?})
+    data = "puzzles.jsonl"          # optional for countdown: seeded Game-of-24 puzzles otherwise
+    teachers = ["hf:countdown-expert", "hf:countdown-noisy"]
+    out = "runs/demo"
+
+    [search.budget]
+    simulations = 48
+
+    [search.weights]
+    floor = 0.05
+
+Command-line flags override the file; unknown keys are errors that name the key and the table.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from dataclasses import dataclass, field, fields, is_dataclass
+from pathlib import Path
+from typing import Any, get_type_hints
+
+from mcts.search.config import SearchConfig
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+DEFAULT_TEACHERS = ("hf:countdown-expert", "hf:countdown-noisy", "hf:countdown-format")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything ``mcts-llm search`` needs. ``num_tasks`` applies to generated countdown puzzles."""
+
+    task: str = "countdown"
+    data: str | None = None
+    teachers: tuple[str, ...] = DEFAULT_TEACHERS
+    out: str = "runs/latest"
+    num_tasks: int = 12
+    seed: int = 0
+    min_free_mb: float = 200.0
+    device: str = "cpu"
+    search: SearchConfig = field(default_factory=SearchConfig)
+
+    def __post_init__(self) -> None:
+        if self.task not in ("countdown", "text"):
+            raise ValueError(f"task must be 'countdown' or 'text', got {self.task!r}")
+        if self.task == "text" and not self.data:
+            raise ValueError("task 'text' needs data: a JSONL file of {\"id\", \"prompt\", \"reference\"?} rows (--data)")
+        if not self.teachers:
+            raise ValueError("at least one teacher is needed (--teacher SPEC, e.g. hf:countdown-expert)")
+        if self.num_tasks < 1:
+            raise ValueError(f"num_tasks must be >= 1, got {self.num_tasks}")
+        if self.min_free_mb < 0:
+            raise ValueError(f"min_free_mb must be >= 0, got {self.min_free_mb}")
+
+
+def _build(cls: type, values: dict[str, Any], where: str):
+    """Instantiate dataclass ``cls`` from a TOML table, recursing into nested dataclasses."""
+    if not isinstance(values, dict):
+        raise ValueError(f"{where} must be a table, got {type(values).__name__}")
+    hints = get_type_hints(cls)
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ValueError(f"unknown key(s) {unknown} in {where}; known keys: {sorted(known)}")
+    kwargs = {}
+    for name, value in values.items():
+        hint = hints[name]
+        if is_dataclass(hint):
+            kwargs[name] = _build(hint, value, f"{where}.{name}" if where != "[top level]" else f"[{name}]")
+        elif isinstance(value, list):
+            kwargs[name] = tuple(value)
+        else:
+            kwargs[name] = value
+    try:
+        return cls(**kwargs)
+    except TypeError as err:
+        raise ValueError(f"bad value in {where}: {err}") from err
+
+
+def load_run_config(path: str | Path | None, overrides: dict[str, Any] | None = None) -> RunConfig:
+    """Read a TOML run file (or start from defaults) and apply flat ``overrides``.
+
+    Override keys use dots for tables: ``{"search.budget.simulations": 32, "out": "runs/x"}``.
+    """
+    data: dict[str, Any] = {}
+    if path is not None:
+        path = Path(path)
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise FileNotFoundError(f"config file {path} does not exist") from None
+        except tomllib.TOMLDecodeError as err:
+            raise ValueError(f"{path} is not valid TOML: {err}") from None
+    for dotted, value in (overrides or {}).items():
+        if value is None:
+            continue
+        table = data
+        *parents, leaf = dotted.split(".")
+        for p in parents:
+            table = table.setdefault(p, {})
+        table[leaf] = value
+    try:
+        return _build(RunConfig, data, "[top level]")
+    except ValueError as err:
+        where = f"{path}: " if path else ""
+        raise ValueError(f"{where}{err}") from None
+
+
+def to_toml(config: Any, table: str = "") -> str:
+    """Write a (nested) dataclass back as TOML, for the run directory's resolved config."""
+    scalars, tables = [], []
+    for f in fields(config):
+        value = getattr(config, f.name)
+        if is_dataclass(value):
+            tables.append(to_toml(value, f"{table}.{f.name}" if table else f.name))
+        elif value is not None:
+            scalars.append(f"{f.name} = {_toml_value(value)}")
+    head = [f"[{table}]"] if table and scalars else []
+    return "\n".join([*head, *scalars, "", *tables]).strip() + "\n"
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    if isinstance(value, (tuple, list)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+
+
+def replace(config: RunConfig, **changes: Any) -> RunConfig:
+    return dataclasses.replace(config, **changes)

@@ -1,0 +1,171 @@
+"""Run a search over many tasks: one teacher-weight state for the whole run, outputs as tasks finish.
+
+The teacher weights carry over from task to task (the ensemble learns which teachers to trust across
+the data set); each task's tree is saved together with the weights as they were after it, so
+``--resume`` picks up the weights of the last finished task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from mcts.run.config import RunConfig, to_toml
+from mcts.run.rundir import DiskFullError, RunDir
+from mcts.search.engine import search_async
+from mcts.search.evaluate import LeafEvaluator
+from mcts.search.state import new_search_state
+from mcts.search.task import SearchTask
+from mcts.tree import load_tree, save_tree
+from mcts.types import Judge, SearchResult, Teacher
+from mcts.weights import TeacherWeights
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunTotals:
+    tasks: int = 0
+    solved: int = 0
+    tokens: int = 0
+    simulations: int = 0
+    seconds: float = 0.0
+    stopped: str | None = None
+
+    def add(self, row: dict) -> None:
+        self.tasks += 1
+        self.solved += bool(row["solved"])
+        self.tokens += int(row["tokens"])
+        self.simulations += int(row["simulations"])
+        self.seconds += float(row["seconds"])
+
+
+def make_weights(config: RunConfig, names: Sequence[str]) -> TeacherWeights:
+    w = config.search.weights
+    return TeacherWeights(
+        list(names),
+        ema_rate=w.ema_rate,
+        temperature=w.temperature,
+        floor=min(w.floor, 1.0 / len(names)),
+        epsilon=w.epsilon,
+        max_weight=max(w.max_weight, 1.0 / len(names)),
+        stale_bonus=w.stale_bonus,
+        max_stale_draws=w.max_stale_draws,
+        gamma=w.gamma,
+        seed=config.search.seed,
+    )
+
+
+def weights_table(weights: TeacherWeights) -> Table:
+    table = Table(title="teacher weights", expand=False)
+    table.add_column("teacher")
+    table.add_column("p", justify="right")
+    table.add_column("", justify="left")
+    for name, p in zip(weights.names, weights.probabilities()):
+        table.add_row(name, f"{p:.3f}", "█" * int(round(p * 30)))
+    return table
+
+
+def run_search(
+    config: RunConfig,
+    tasks: Sequence[SearchTask],
+    teachers: Sequence[Teacher],
+    *,
+    resume: bool = False,
+    evaluator_factory: Callable[[], LeafEvaluator] | None = None,
+    judge: Judge | None = None,
+    console: Console | None = None,
+) -> RunTotals:
+    """Search every task not yet finished in ``config.out``; returns the run's totals."""
+    return asyncio.run(_run(config, tasks, teachers, resume, evaluator_factory, judge, console or Console(stderr=True)))
+
+
+async def _run(config, tasks, teachers, resume, evaluator_factory, judge, console) -> RunTotals:
+    run_dir = RunDir(config.out, min_free_mb=config.min_free_mb)
+    run_dir.create(resume=resume)
+    run_dir.write_config(to_toml(config))
+    weights = make_weights(config, [t.name for t in teachers])
+    totals = RunTotals()
+    done = run_dir.finished_task_ids()
+    for row in run_dir.finished_rows():
+        totals.add(row)
+    if done:
+        weights = resume_weights(run_dir, tasks, done) or weights
+        console.print(f"resuming {run_dir.path}: {len(done)} task(s) already finished")
+
+    todo = [t for t in tasks if t.id not in done]
+    progress = Progress(
+        TextColumn("[bold]search"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("solved {task.fields[solved]}  tokens {task.fields[tokens]}"),
+        TimeElapsedColumn(),
+        console=console,
+    )
+    bar = progress.add_task("tasks", total=len(tasks), completed=len(done), solved=totals.solved, tokens=totals.tokens)
+    with Live(Group(progress, weights_table(weights)), console=console, refresh_per_second=4, transient=False) as live:
+        for index, task in enumerate(todo, start=len(done)):
+            state = new_search_state(
+                task,
+                teachers,
+                weights,
+                config.search,
+                evaluator=evaluator_factory() if evaluator_factory else None,
+                judge=judge,
+            )
+            result: SearchResult = await search_async(state)
+            try:
+                run_dir.check_disk()
+                save_tree(run_dir.tree_path(task.id), state.tree, weights)
+                run_dir.record_task(result)
+                run_dir.record_weights(index, task.id, weights.names, weights.probabilities())
+            except (DiskFullError, OSError) as err:
+                totals.stopped = f"stopped before saving task {task.id}: {err}"
+                console.print(f"[red]{totals.stopped}[/red]")
+                break
+            totals.add(
+                {"solved": result.solved, "tokens": result.generated_tokens, "simulations": result.simulations, "seconds": result.seconds}
+            )
+            write_summary(run_dir, totals, weights)
+            progress.update(bar, advance=1, solved=totals.solved, tokens=totals.tokens)
+            live.update(Group(progress, weights_table(weights)))
+    write_summary(run_dir, totals, weights)
+    return totals
+
+
+def resume_weights(run_dir: RunDir, tasks: Sequence[SearchTask], done: set[str]) -> TeacherWeights | None:
+    """The weights saved with the last finished task's tree (None if no tree file can be read)."""
+    for task in reversed(tasks):
+        if task.id in done and run_dir.tree_path(task.id).exists():
+            try:
+                _, weights = load_tree(run_dir.tree_path(task.id))
+            except ValueError as err:
+                log.warning("cannot restore weights from %s: %s", run_dir.tree_path(task.id), err)
+                return None
+            return weights
+    return None
+
+
+def write_summary(run_dir: RunDir, totals: RunTotals, weights: TeacherWeights) -> None:
+    try:
+        run_dir.write_summary(
+            {
+                "tasks": totals.tasks,
+                "solved": totals.solved,
+                "solve_rate": totals.solved / totals.tasks if totals.tasks else 0.0,
+                "tokens": totals.tokens,
+                "simulations": totals.simulations,
+                "seconds": round(totals.seconds, 3),
+                "teacher_probabilities": dict(zip(weights.names, map(float, weights.probabilities()))),
+                "stopped": totals.stopped,
+            }
+        )
+    except OSError as err:  # a full disk must not lose what is already on it
+        log.error("could not write summary.json: %s", err)
