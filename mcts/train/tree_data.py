@@ -1,0 +1,167 @@
+"""Reading what a search run wrote (``trajectories.jsonl``) and regrouping it as a tree.
+
+Every row is one root-to-terminal path; paths of one task share their first steps. Training needs
+the *distinct nodes* (a shared step counted once) and the *sibling groups* (children of one parent),
+so this module rebuilds both from the rows. Node identity comes from the rows' ``node_ids`` /
+``parent_ids`` when present (exact: merged proposals stay one node); otherwise from the text prefix
+(two steps are the same node when the prompt and every step up to and including them are equal).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from mcts.types import Step, Trajectory
+
+TRAJECTORIES_FILE = "trajectories.jsonl"
+
+
+@dataclass(frozen=True)
+class PathRecord:
+    """One row of ``trajectories.jsonl``: the path, plus the tree ids of its steps when logged."""
+
+    trajectory: Trajectory
+    node_ids: tuple[int, ...] | None = None
+    parent_ids: tuple[int, ...] | None = None
+
+
+@dataclass(frozen=True)
+class TreeNode:
+    """One distinct step of a task's tree, seen on one or more logged paths.
+
+    ``prefix`` holds the texts of the steps before this one (the state it was taken from is
+    ``prompt + "".join(prefix)``). ``mc_return`` / ``solved_rate`` average ``final_reward`` /
+    ``solved`` over the logged paths that pass through the node (Monte-Carlo estimates).
+    """
+
+    task_id: str
+    prompt: str
+    prefix: tuple[str, ...]
+    step: Step
+    key: tuple
+    parent_key: tuple
+    depth: int
+    mc_return: float
+    solved_rate: float
+    num_paths: int
+
+    @property
+    def context(self) -> str:
+        return self.prompt + "".join(self.prefix)
+
+
+def _step_from_row(row: dict) -> Step:
+    return Step(
+        text=str(row["text"]),
+        tokens=int(row.get("tokens", 0)),
+        teachers=tuple(row.get("teachers", ())),
+        prior=float(row.get("prior", 0.0)),
+        visits=int(row.get("visits", 0)),
+        q=float(row.get("q", 0.0)),
+        reward=float(row.get("reward", 0.0)),
+        reward_components={k: float(v) for k, v in (row.get("reward_components") or {}).items()},
+        judge_shift=int(row.get("judge_shift", 0)),
+    )
+
+
+def record_from_row(row: dict) -> PathRecord:
+    """Parses one JSON row (the ``trajectories.jsonl`` schema) into a :class:`PathRecord`."""
+    missing = [k for k in ("task_id", "prompt", "steps") if k not in row]
+    if missing:
+        raise ValueError(f"trajectory row lacks {missing}; expected the trajectories.jsonl schema")
+    steps = tuple(_step_from_row(s) for s in row["steps"])
+    trajectory = Trajectory(
+        task_id=str(row["task_id"]),
+        prompt=str(row["prompt"]),
+        steps=steps,
+        final_reward=float(row.get("final_reward", 0.0)),
+        solved=bool(row.get("solved", False)),
+    )
+    node_ids = tuple(int(i) for i in row["node_ids"]) if row.get("node_ids") is not None else None
+    parent_ids = tuple(int(i) for i in row["parent_ids"]) if row.get("parent_ids") is not None else None
+    for name, ids in (("node_ids", node_ids), ("parent_ids", parent_ids)):
+        if ids is not None and len(ids) != len(steps):
+            raise ValueError(
+                f"task {trajectory.task_id!r}: {name} has {len(ids)} entries for {len(steps)} steps"
+            )
+    return PathRecord(trajectory, node_ids, parent_ids)
+
+
+def trajectories_path(run: str | Path) -> Path:
+    """``run`` may be a run directory or the ``trajectories.jsonl`` file itself."""
+    path = Path(run)
+    if path.is_dir():
+        path = path / TRAJECTORIES_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"no {TRAJECTORIES_FILE} at {path}; pass a run directory written by `mcts-llm search`")
+    return path
+
+
+def load_records(run: str | Path) -> list[PathRecord]:
+    """Reads every path of a run. A truncated last line (a run killed mid-write) is skipped;
+    a malformed line anywhere else is an error naming the line."""
+    path = trajectories_path(run)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    records = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as error:
+            if number == len(lines):
+                break  # the write that was cut off; everything before it is whole
+            raise ValueError(f"{path}:{number} is not valid JSON ({error})") from error
+        records.append(record_from_row(row))
+    return records
+
+
+def collect_nodes(records: Iterable[PathRecord]) -> list[TreeNode]:
+    """The distinct nodes of all paths, in first-seen order (a node shared by paths appears once;
+    its statistics come from the last path that logged it, its Monte-Carlo averages from all)."""
+    returns: dict[tuple, list[float]] = defaultdict(list)
+    solved: dict[tuple, list[float]] = defaultdict(list)
+    latest: dict[tuple, tuple] = {}
+    for record in records:
+        traj = record.trajectory
+        for depth, step in enumerate(traj.steps):
+            prefix = tuple(s.text for s in traj.steps[:depth])
+            if record.node_ids is not None and record.parent_ids is not None:
+                key = (traj.task_id, "id", record.node_ids[depth])
+                parent = (traj.task_id, "id", record.parent_ids[depth])
+            else:
+                key = (traj.task_id, "text", traj.prompt, prefix + (step.text,))
+                parent = (traj.task_id, "text", traj.prompt, prefix)
+            returns[key].append(traj.final_reward)
+            solved[key].append(1.0 if traj.solved else 0.0)
+            latest[key] = (traj, prefix, step, parent, depth)
+    nodes = []
+    for key, (traj, prefix, step, parent, depth) in latest.items():
+        nodes.append(
+            TreeNode(
+                task_id=traj.task_id,
+                prompt=traj.prompt,
+                prefix=prefix,
+                step=step,
+                key=key,
+                parent_key=parent,
+                depth=depth,
+                mc_return=math.fsum(returns[key]) / len(returns[key]),
+                solved_rate=math.fsum(solved[key]) / len(solved[key]),
+                num_paths=len(returns[key]),
+            )
+        )
+    return nodes
+
+
+def sibling_groups(nodes: Sequence[TreeNode], min_size: int = 2) -> list[list[TreeNode]]:
+    """Children of one parent node (same task), groups of at least ``min_size``, in first-seen order."""
+    groups: dict[tuple, list[TreeNode]] = defaultdict(list)
+    for node in nodes:
+        groups[node.parent_key].append(node)
+    return [group for group in groups.values() if len(group) >= min_size]
