@@ -1,0 +1,48 @@
+"""Everything that scores text: reward metrics, the reward ensemble and its fitting, the LMGT judge.
+
+Heavy models (sentence-transformers, causal LMs) load lazily on first use; importing ``value`` is cheap.
+"""
+
+from value.causal_lm import CausalLMScorer, Usage
+from value.components import COMPONENT_KEYS, KEY_TO_COMPONENT, build_ensemble
+from value.embedding import EmbeddingSimilarity, default_embedding_model_path
+from value.ensemble import RewardBreakdown, RewardEnsemble, component_keys
+from value.fit import FitReport, FitResult, TuningRow, TuningSetError, fit_features, fit_weights, load_tuning_set
+from value.judge import LMGTJudge, LMGTJudgeConfig, LMTerminalValidator
+from value.length_penalty import LengthPenalty
+from value.perplexity import PerplexityReward, StepLikelihoodReward
+from value.text_metrics import BleuReward, ChrfReward, RougeReward, rouge_f1, sentence_bleu, sentence_chrf
+from value.verifier import VerifierReward
+
+__all__ = [
+    "COMPONENT_KEYS",
+    "KEY_TO_COMPONENT",
+    "BleuReward",
+    "CausalLMScorer",
+    "ChrfReward",
+    "EmbeddingSimilarity",
+    "FitReport",
+    "FitResult",
+    "LMGTJudgeConfig",
+    "LMGTJudge",
+    "LMTerminalValidator",
+    "LengthPenalty",
+    "PerplexityReward",
+    "RewardBreakdown",
+    "RewardEnsemble",
+    "RougeReward",
+    "StepLikelihoodReward",
+    "TuningRow",
+    "TuningSetError",
+    "Usage",
+    "VerifierReward",
+    "build_ensemble",
+    "component_keys",
+    "default_embedding_model_path",
+    "fit_features",
+    "fit_weights",
+    "load_tuning_set",
+    "rouge_f1",
+    "sentence_bleu",
+    "sentence_chrf",
+]
