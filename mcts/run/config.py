@@ -44,6 +44,9 @@ class RunConfig:
     seed: int = 0
     min_free_mb: float = 200.0
     device: str = "cpu"
+    # Text tasks: reward component weights (value.COMPONENT_KEYS) and the perplexity scoring model.
+    rewards: dict[str, float] | None = None
+    scoring_model: str | None = None
     search: SearchConfig = field(default_factory=SearchConfig)
 
     def __post_init__(self) -> None:
@@ -117,8 +120,11 @@ def to_toml(config: Any, table: str = "") -> str:
     scalars, tables = [], []
     for f in fields(config):
         value = getattr(config, f.name)
+        name = f"{table}.{f.name}" if table else f.name
         if is_dataclass(value):
-            tables.append(to_toml(value, f"{table}.{f.name}" if table else f.name))
+            tables.append(to_toml(value, name))
+        elif isinstance(value, dict):
+            tables.append("\n".join([f"[{name}]", *(f"{k} = {_toml_value(v)}" for k, v in value.items())]) + "\n")
         elif value is not None:
             scalars.append(f"{f.name} = {_toml_value(value)}")
     head = [f"[{table}]"] if table and scalars else []

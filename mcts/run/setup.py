@@ -1,0 +1,59 @@
+"""Build a run's parts from its config: the tasks, the teachers, the judge."""
+
+from __future__ import annotations
+
+from mcts.run.config import RunConfig
+from mcts.search.task import SearchTask
+from mcts.types import Judge, Teacher
+
+
+def build_tasks(config: RunConfig) -> list[SearchTask]:
+    """Countdown puzzles (from --data, else seeded Game-of-24 ones) or text rows scored by the metrics."""
+    if config.task == "countdown":
+        from mcts.tasks.countdown import generate_puzzles, load_puzzles
+        from mcts.tasks.searchable import CountdownTask
+
+        puzzles = load_puzzles(config.data) if config.data else generate_puzzles(config.num_tasks, seed=config.seed)
+        return [CountdownTask(p) for p in puzzles]
+
+    from mcts.tasks.searchable import TextTask, load_text_rows
+    from value import build_ensemble
+
+    rows = load_text_rows(config.data)
+    weights = dict(config.rewards) if config.rewards else {"bleu": 0.3, "rougeL": 0.3, "embedding": 0.4, "length_penalty": 0.1}
+    ensemble = build_ensemble(weights, scoring_model=config.scoring_model)
+    threshold = config.search.terminal.overlap_threshold
+    return [TextTask(r.id, r.prompt, r.reference, ensemble, threshold) for r in rows]
+
+
+def build_teachers(config: RunConfig) -> list[Teacher]:
+    """Load every teacher spec; two teachers may not share a name (the weights are keyed by it)."""
+    from teachers import load_teacher, parse_spec
+
+    teachers: list[Teacher] = []
+    try:
+        for text in config.teachers:
+            spec = parse_spec(text)
+            if config.device != "auto" and spec.backend != "openai" and spec.device == "auto":
+                spec = parse_spec(text, device=config.device)
+            teachers.append(load_teacher(spec))
+        names = [t.name for t in teachers]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"teachers {duplicates} appear twice; give each a distinct name with ',name=...'")
+    except BaseException:
+        for t in teachers:
+            t.close()
+        raise
+    return teachers
+
+
+def build_judge(config: RunConfig) -> Judge | None:
+    model = config.search.judge.model
+    if model is None:
+        return None
+    from teachers.spec import resolve_model_path
+    from value import LMGTJudge, LMGTJudgeConfig
+
+    # The search multiplies the judge's -1/0/+1 by search.judge.scale itself.
+    return LMGTJudge(resolve_model_path(model), LMGTJudgeConfig())
