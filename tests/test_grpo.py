@@ -181,21 +181,9 @@ def test_truncated_last_line_is_skipped_but_bad_middle_line_is_an_error(tmp_path
 # ---------------------------------------------------------------- a real (tiny) model learns
 
 
-def _sequence_logprob(model_dir, context, completion):
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    from mcts.train.policy import Completion, encode, token_logprobs
-
-    tok = AutoTokenizer.from_pretrained(str(model_dir))
-    model = AutoModelForCausalLM.from_pretrained(str(model_dir))
-    batch = encode(tok, [Completion(context, ((completion, True),))])
-    with torch.no_grad():
-        return float((token_logprobs(model, batch) * batch.loss_mask).sum())
-
-
 @pytest.mark.slow
 def test_grpo_steps_raise_logprob_of_rewarded_sibling(tmp_path):
-    from tiny_gpt2 import build_tiny_gpt2
+    from tiny_gpt2 import build_tiny_gpt2, sequence_logprob
 
     policy = build_tiny_gpt2(tmp_path / "policy")
     rows = []
@@ -203,11 +191,11 @@ def test_grpo_steps_raise_logprob_of_rewarded_sibling(tmp_path):
         rows.append(_row(f"t{k}", [("5", "p", 3, 1.0)], [1], [0], 1.0, prompt=prompt))
         rows.append(_row(f"t{k}", [("7", "p", 3, 0.0)], [2], [0], 0.0, prompt=prompt))
     run = _write_run(tmp_path, rows)
-    before = {c: _sequence_logprob(policy, "2+3=", c) for c in ("5", "7")}
+    before = {c: sequence_logprob(policy, "2+3=", c) for c in ("5", "7")}
     out = tmp_path / "out"
     result = train_grpo(run, policy, out, GRPOConfig(beta=0.01),
                         TrainSettings(learning_rate=3e-3, batch_size=6, epochs=6, seed=1, device="cpu"), progress=False)
-    after = {c: _sequence_logprob(out, "2+3=", c) for c in ("5", "7")}
+    after = {c: sequence_logprob(out, "2+3=", c) for c in ("5", "7")}
     assert after["5"] > before["5"] + 0.5
     assert after["7"] < before["7"] - 0.5
     assert result.steps == 6 and result.samples == 6

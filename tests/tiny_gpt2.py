@@ -33,3 +33,17 @@ def build_tiny_gpt2(path: str | Path, seed: int = 0, n_layer: int = 2) -> Path:
     model.save_pretrained(str(path), safe_serialization=True)
     tokenizer.save_pretrained(str(path))
     return path
+
+
+def sequence_logprob(model_dir: str | Path, context: str, completion: str) -> float:
+    """log p(completion | context) under the model saved in ``model_dir`` (natural log)."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from mcts.train.policy import Completion, encode, token_logprobs
+
+    tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
+    model = AutoModelForCausalLM.from_pretrained(str(model_dir))
+    batch = encode(tokenizer, [Completion(context, ((completion, True),))])
+    with torch.no_grad():
+        return float((token_logprobs(model, batch) * batch.loss_mask).sum())

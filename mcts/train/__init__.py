@@ -11,14 +11,17 @@ a new teacher (``hf:DIR`` or ``vllm:DIR``).
 from mcts.train.advantages import gae, group_advantages
 from mcts.train.grpo import GRPOConfig, grouped_samples, grpo_loss, train_grpo
 from mcts.train.loop import TrainResult, TrainSettings
+from mcts.train.ppo import PPOConfig, ValueHead, train_ppo
 from mcts.train.tree_data import PathRecord, TreeNode, collect_nodes, load_records, sibling_groups
 
 __all__ = [
     "GRPOConfig",
+    "PPOConfig",
     "PathRecord",
     "TrainResult",
     "TrainSettings",
     "TreeNode",
+    "ValueHead",
     "collect_nodes",
     "gae",
     "group_advantages",
@@ -27,4 +30,5 @@ __all__ = [
     "load_records",
     "sibling_groups",
     "train_grpo",
+    "train_ppo",
 ]

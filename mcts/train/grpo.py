@@ -215,7 +215,7 @@ def train_grpo(
         rollout.scalars["advantage"] = torch.tensor([s.advantage for s in samples], dtype=torch.float32)
         return rollout
 
-    def loss_fn(logps, _hidden, batch: TokenBatch, indices: list[int], rollout: Rollout):
+    def loss_fn(logps, _values, batch: TokenBatch, indices: list[int], rollout: Rollout):
         width = logps.shape[1]
         old = pad_rows([rollout.old[i] for i in indices], width).to(logps.device)
         ref = pad_rows([rollout.ref[i] for i in indices], width).to(logps.device)

@@ -209,7 +209,7 @@ def train_policy(
 
     ``prepare(rollout, values)`` adds per-sample scalars (advantages, returns) once ``old``/``ref``
     log-probs (and V(state) when ``make_head`` builds a value head) are known. ``loss_fn(logps,
-    hidden, batch, indices, rollout)`` returns the loss and the metrics of one minibatch.
+    values, batch, indices, rollout)`` (``values``: V(state) per row from the head, else None) returns the loss and the metrics of one minibatch.
     Resumes when ``out_dir`` holds a ``training_state.json`` of the same algorithm.
     """
     if not completions:
@@ -228,6 +228,7 @@ def train_policy(
     else:
         model, tokenizer = load_policy(policy, device)
         reference = str(Path(reference or policy).resolve())
+    torch.manual_seed(settings.seed)  # the value head's initial weights
     head = make_head(model.config.hidden_size).to(device) if make_head is not None else None
     if state is not None and head is not None:
         from safetensors.torch import load_file
@@ -269,7 +270,8 @@ def train_policy(
             with _autocast(device):
                 result = token_logprobs(model, batch, return_hidden=head is not None)
             logps, hidden = result if head is not None else (result, None)
-            loss, stats = loss_fn(logps.float(), hidden, batch, indices, rollout)
+            values = state_values(head, hidden, batch) if head is not None else None
+            loss, stats = loss_fn(logps.float(), values, batch, indices, rollout)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             grad_norm = torch.nn.utils.clip_grad_norm_(params, settings.max_grad_norm)
