@@ -18,6 +18,7 @@ import numpy as np
 from mcts.search.config import EvaluationConfig
 from mcts.search.grow import add_children
 from mcts.search.merge import Candidate
+from mcts.search.task import split_steps
 from mcts.types import GenerationRequest, ScoredText, ValueFn
 
 if TYPE_CHECKING:
@@ -110,15 +111,6 @@ class Rollout:
             state.usage.record(teacher.name, proposal.num_tokens, rollout=True)
             returns.append(add_chain(state, child, teacher_id, proposal.text, proposal.finish_reason == "eos"))
         return returns
-
-
-def split_steps(text: str, delimiter: str) -> list[str]:
-    """Cut a completion into steps, each keeping its delimiter (a trailing partial step stays)."""
-    parts = text.split(delimiter)
-    steps = [p + delimiter for p in parts[:-1]]
-    if parts[-1].strip():
-        steps.append(parts[-1])
-    return [s for s in steps if s.strip()]
 
 
 def add_chain(state: SearchState, parent: int, teacher_id: int, text: str, ended: bool) -> float:

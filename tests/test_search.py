@@ -1,0 +1,128 @@
+"""The search loop end to end on countdown puzzles, with deterministic stand-in teachers."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from countdown_fakes import BrokenTeacher, OracleTeacher
+
+from mcts.run.runner import make_weights
+from mcts.search.config import Budget, ExpansionConfig, SearchConfig, WeightsConfig
+from mcts.search.engine import search
+from mcts.search.merge import merge_proposals
+from mcts.search.state import new_search_state
+from mcts.tasks.countdown import generate_puzzles, verify
+from mcts.tasks.searchable import CountdownTask
+from mcts.types import Proposal
+
+
+def puzzles(n=4, seed=3):
+    return [CountdownTask(p) for p in generate_puzzles(n, seed=seed)]
+
+
+def config(**budget) -> SearchConfig:
+    return SearchConfig(budget=Budget(**(budget or {"simulations": 40})))
+
+
+def run_one(task, teachers, cfg, weights=None):
+    from mcts.run.config import RunConfig
+
+    weights = weights or make_weights(RunConfig(search=cfg), [t.name for t in teachers])
+    state = new_search_state(task, teachers, weights, cfg)
+    return state, search(state)
+
+
+def test_a_perfect_teacher_solves_and_the_best_path_verifies():
+    task = puzzles(1)[0]
+    state, result = run_one(task, [OracleTeacher("oracle", 1.0)], config())
+    assert result.solved
+    text = "".join(step.text for step in result.best.steps)
+    assert verify(task.puzzle, text).solved
+    assert any(t.solved for t in result.trajectories)
+    assert all(t.task_id == task.id for t in result.trajectories)
+
+
+def test_generated_tokens_are_counted_exactly():
+    teacher = OracleTeacher("oracle", 0.5)
+    task = puzzles(1, seed=9)[0]
+    cfg = dataclasses.replace(config(simulations=12), stop_on_solve=False)
+    state, result = run_one(task, [teacher], cfg)
+    # the fake's token count is the text length of each proposal it returned
+    expected = 0
+    for request, replies in zip(teacher.requests, teacher.generate(teacher.requests[:])):
+        expected += sum(p.num_tokens for p in replies)
+    assert result.generated_tokens == expected
+    assert result.calls_per_teacher["oracle"] == len(teacher.requests) // 2
+
+
+def test_token_budget_stops_the_search():
+    cfg = dataclasses.replace(config(tokens=60), stop_on_solve=False)
+    state, result = run_one(puzzles(1)[0], [OracleTeacher("oracle", 0.3)], cfg)
+    # one iteration may overshoot by at most what it generated
+    assert 60 <= result.generated_tokens < 60 + 400
+
+
+def test_virtual_loss_is_released_after_every_iteration():
+    state, _ = run_one(puzzles(1, seed=5)[0], [OracleTeacher("a", 0.5), OracleTeacher("b", 0.5)], config(simulations=30))
+    assert state.tree.node(0).in_flight == 0
+    assert state.tree.node(0).visits == state.usage.simulations
+
+
+def test_dynamic_weights_learn_the_better_teacher_across_tasks():
+    teachers = [OracleTeacher("good", 0.95), OracleTeacher("bad", 0.0)]
+    cfg = SearchConfig(budget=Budget(simulations=24), stop_on_solve=False)
+    from mcts.run.config import RunConfig
+
+    weights = make_weights(RunConfig(search=cfg), [t.name for t in teachers])
+    for task in puzzles(6, seed=11):
+        run_one(task, teachers, cfg, weights)
+    p = weights.probabilities()
+    assert p[0] > p[1]
+    assert p[1] >= cfg.weights.floor - 1e-9
+
+
+def test_static_weights_stay_uniform():
+    teachers = [OracleTeacher("good", 0.95), OracleTeacher("bad", 0.0)]
+    cfg = SearchConfig(budget=Budget(simulations=24), weights=WeightsConfig(dynamic=False))
+    state, _ = run_one(puzzles(1)[0], teachers, cfg)
+    np.testing.assert_allclose(state.weights.probabilities(), [0.5, 0.5])
+
+
+def test_a_failing_teacher_is_benched_and_the_search_goes_on(caplog):
+    teachers = [BrokenTeacher("down", 1.0), OracleTeacher("up", 1.0)]
+    state, result = run_one(puzzles(1)[0], teachers, config())
+    assert 0 in state.benched
+    assert result.solved
+    assert "benched" in caplog.text
+
+
+def test_identical_proposals_merge_and_keep_every_teacher():
+    def prop(text, teacher, logprob):
+        return Proposal(text, (1, 2), logprob, (logprob / 2,) * 2, "stop", teacher)
+
+    merged = merge_proposals(
+        [(0, 0.5, prop("4+4=8", "a", -0.2)), (1, 0.5, prop(" 4+4=8 ", "b", -0.4)), (1, 0.5, prop("8-4=4", "b", -2.0))],
+        existing_steps=["9*9=81\n"],
+    )
+    assert [c.text.strip() for c in merged] == ["4+4=8", "8-4=4"]
+    assert merged[0].teachers == ["a", "b"]
+    assert merged[0].prior > merged[1].prior
+    assert sum(c.prior for c in merged) == pytest.approx(1.0)
+    assert merge_proposals([(0, 1.0, prop("9*9=81", "a", -0.1))], existing_steps=["9*9=81\n"]) == []
+
+
+def test_same_seed_same_search():
+    def run():
+        _, result = run_one(puzzles(1, seed=21)[0], [OracleTeacher("a", 0.6), OracleTeacher("b", 0.3)], config(simulations=20))
+        return [("".join(s.text for s in t.steps), t.final_reward) for t in result.trajectories]
+
+    assert run() == run()
+
+
+def test_expansion_config_rejects_nonsense():
+    with pytest.raises(ValueError, match="batch_leaves"):
+        ExpansionConfig(batch_leaves=0)
+    with pytest.raises(ValueError, match="at least one"):
+        Budget(simulations=None)
