@@ -1,0 +1,52 @@
+#include "native_benchmark.h"
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "rng.h"
+
+namespace mcts {
+
+BenchmarkResult run_native_benchmark(const TreeConfig& config, int64_t simulations, int32_t width,
+                                     int32_t batch, uint64_t seed) {
+  if (simulations < 0 || width < 1 || batch < 1)
+    throw std::invalid_argument("benchmark: need simulations >= 0, width >= 1, batch >= 1");
+  Tree tree(config);
+  SplitMix64 rng(seed);
+  Selection selection;
+  std::vector<int32_t> parents, teachers;
+  std::vector<double> priors, rewards, values;
+  std::vector<uint8_t> terminal;
+  std::vector<uint32_t> lengths;
+  const std::string no_text;
+
+  BenchmarkResult result;
+  const auto start = std::chrono::steady_clock::now();
+  while (result.simulations < simulations) {
+    const int64_t want = std::min<int64_t>(batch, simulations - result.simulations);
+    tree.select(want, selection);
+    if (selection.leaves.empty()) break;
+    parents.clear();
+    for (size_t i = 0; i < selection.leaves.size(); ++i)
+      if (selection.kinds[i] != static_cast<uint8_t>(LeafKind::kTerminal))
+        parents.insert(parents.end(), width, selection.leaves[i]);
+    const size_t rows = parents.size();
+    priors.assign(rows, 1.0 / width);
+    rewards.assign(rows, 0.0);
+    teachers.assign(rows, 0);
+    terminal.assign(rows, 0);
+    lengths.assign(rows, 0);
+    tree.expand(parents.data(), priors.data(), teachers.data(), rewards.data(), terminal.data(),
+                no_text, lengths.data(), static_cast<int64_t>(rows));
+    values.clear();
+    for (size_t i = 0; i < selection.leaves.size(); ++i) values.push_back(rng.uniform());
+    tree.backup(selection.leaves.data(), values.data(), static_cast<int64_t>(values.size()));
+    result.simulations += static_cast<int64_t>(values.size());
+  }
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  result.nodes = tree.size();
+  return result;
+}
+
+}  // namespace mcts

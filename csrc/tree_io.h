@@ -1,0 +1,40 @@
+// The tree file: a versioned binary snapshot of a Tree and, optionally, its TeacherWeights.
+//
+// Layout (little-endian):
+//   "MCTSTREE"            8 bytes magic
+//   uint32 version        kTreeFormatVersion
+//   uint32 flags          bit 0: a TeacherWeights section follows the tree
+//   uint64 payload_bytes  bytes between this header and the checksum
+//   payload:
+//     tree config (rule, 6 doubles, max_nodes), q_min, q_max, node count n, arena bytes A
+//     per-node arrays in this order, n values each: parent i32, teacher i16, prior f32,
+//       reward f32, action_end u32, flags u8, visits i32, value_sum f64
+//       (depth and the child lists are rebuilt from parent; in_flight is 0 in a saved tree)
+//     arena, A bytes of UTF-8 action text
+//     [weights: version u32, names, config, rng state, scores, since_pick, picks, draws, history]
+//   uint64 checksum       FNV-1a over every byte before it
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "teacher_weights.h"
+#include "tree.h"
+
+namespace mcts {
+
+constexpr uint32_t kTreeFormatVersion = 1;
+constexpr uint32_t kWeightsFormatVersion = 1;
+
+// Throws std::invalid_argument while selections are pending (their virtual loss is not state).
+std::string serialize_tree(const Tree& tree, const TeacherWeights* weights);
+
+struct LoadedTree {
+  std::unique_ptr<Tree> tree;
+  std::unique_ptr<TeacherWeights> weights;  // null when the file has none
+};
+
+// Throws FormatError on any truncated, corrupt or unsupported input.
+LoadedTree deserialize_tree(const char* data, size_t size);
+
+}  // namespace mcts
