@@ -21,7 +21,7 @@ from typing import Literal
 import torch
 
 from mcts.train.advantages import Scale, group_advantages
-from mcts.train.loop import Rollout, TrainResult, TrainSettings, pad_rows, settings_dict, train_policy
+from mcts.train.loop import Rollout, TrainResult, TrainSettings, settings_dict, train_policy
 from mcts.train.policy import Completion, TokenBatch
 from mcts.train.tree_data import PathRecord, collect_nodes, load_records, sibling_groups
 from mcts.types import Step
@@ -216,9 +216,7 @@ def train_grpo(
         return rollout
 
     def loss_fn(logps, _values, batch: TokenBatch, indices: list[int], rollout: Rollout):
-        width = logps.shape[1]
-        old = pad_rows([rollout.old[i] for i in indices], width).to(logps.device)
-        ref = pad_rows([rollout.ref[i] for i in indices], width).to(logps.device)
+        old, ref = rollout.token_rows(indices, logps.shape[1], logps.device)
         adv = rollout.scalars["advantage"][indices].to(logps.device)
         return grpo_loss(logps, old, ref, adv, batch.loss_mask, epsilon_low=config.epsilon_low,
                          epsilon_high=config.epsilon_high, beta=config.beta)

@@ -76,6 +76,11 @@ class Rollout:
     ref: list[torch.Tensor]
     scalars: dict[str, torch.Tensor]
 
+    def token_rows(self, indices: Sequence[int], width: int, device) -> tuple[torch.Tensor, torch.Tensor]:
+        """``old`` and ``ref`` log-probs of the samples ``indices``, right-padded to ``(B, width)``."""
+        return (pad_rows([self.old[i] for i in indices], width).to(device),
+                pad_rows([self.ref[i] for i in indices], width).to(device))
+
     def save(self, path: Path) -> None:
         from safetensors.torch import save_file
 

@@ -17,7 +17,7 @@ import torch
 
 from mcts.train.advantages import gae
 from mcts.train.grpo import clipped_token_loss, masked_sample_mean, masked_token_mean
-from mcts.train.loop import HEAD_FILE, Rollout, TrainResult, TrainSettings, pad_rows, settings_dict, train_policy
+from mcts.train.loop import HEAD_FILE, Rollout, TrainResult, TrainSettings, settings_dict, train_policy
 from mcts.train.policy import Completion, TokenBatch
 from mcts.train.tree_data import PathRecord, load_records
 
@@ -118,9 +118,7 @@ def train_ppo(
 
     def loss_fn(logps, values, batch: TokenBatch, indices: list[int], rollout: Rollout):
         device = logps.device
-        width = logps.shape[1]
-        old = pad_rows([rollout.old[i] for i in indices], width).to(device)
-        ref = pad_rows([rollout.ref[i] for i in indices], width).to(device)
+        old, ref = rollout.token_rows(indices, logps.shape[1], device)
         adv = rollout.scalars["advantage"][indices].to(device)
         per_token, kl, clipped = clipped_token_loss(
             logps, old, ref, adv, epsilon_low=config.epsilon_low, epsilon_high=config.epsilon_high, beta=config.beta
