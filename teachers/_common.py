@@ -1,0 +1,122 @@
+"""What every backend shares: stop-string trimming, finish reasons, usage counters, greedy fan-out."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from mcts.types import FinishReason, GenerationRequest, Proposal
+
+
+def trim_at_stop(text: str, stop: Sequence[str]) -> tuple[str, bool]:
+    """Cuts ``text`` at the earliest occurrence of any stop string.
+
+    Returns ``(text_before_the_stop_string, found)``; the stop string itself is excluded, as in
+    vLLM and the OpenAI API.
+    """
+    cut = -1
+    for s in stop:
+        if not s:
+            continue
+        i = text.find(s)
+        if i != -1 and (cut == -1 or i < cut):
+            cut = i
+    return (text, False) if cut == -1 else (text[:cut], True)
+
+
+def sampled_n(request: GenerationRequest) -> int:
+    """How many samples a backend must draw: one for greedy requests (all ``n`` would be equal)."""
+    return 1 if request.temperature == 0 else request.n
+
+
+def fan_out_greedy(request: GenerationRequest, proposals: list[Proposal]) -> list[Proposal]:
+    """Repeats the single greedy proposal ``request.n`` times (greedy decoding is deterministic,
+    and vLLM refuses ``n > 1`` with temperature 0)."""
+    if request.temperature == 0 and len(proposals) == 1:
+        return proposals * request.n
+    return proposals
+
+
+def check_requests(requests: Sequence[GenerationRequest]) -> list[GenerationRequest]:
+    """Rejects anything that is not a ``GenerationRequest`` (a common slip: passing a bare string)."""
+    out = list(requests)
+    for i, r in enumerate(out):
+        if not isinstance(r, GenerationRequest):
+            raise TypeError(
+                f"requests[{i}] is {type(r).__name__}, expected mcts.types.GenerationRequest "
+                "(wrap a prompt as GenerationRequest(prompt=...))"
+            )
+    return out
+
+
+def finish_reason(engine_reason: str | None, stop_reason: object) -> FinishReason:
+    """Maps vLLM / OpenAI finish reasons onto ours.
+
+    vLLM reports ``"stop"`` both for a stop string (``stop_reason`` is the string) and for EOS
+    (``stop_reason`` is ``None``) or a stop token id (an int); the latter two are ``"eos"`` here.
+    """
+    if engine_reason == "length":
+        return "length"
+    if isinstance(stop_reason, str):
+        return "stop"
+    return "eos"
+
+
+@dataclass
+class TeacherStats:
+    """Running counters of one teacher, for benchmarks and for tests of batching and caching.
+
+    Token counts are in model tokens. ``cached_prompt_tokens`` counts prompt tokens served from
+    the prefix cache; it stays ``None`` when the backend cannot tell (HF, or a server that does
+    not report ``usage.prompt_tokens_details``). ``http_requests``, ``retries`` and
+    ``max_in_flight`` only move on the HTTP backend.
+    """
+
+    calls: int = 0
+    requests: int = 0
+    proposals: int = 0
+    prompt_tokens: int = 0
+    cached_prompt_tokens: int | None = None
+    generated_tokens: int = 0
+    http_requests: int = 0
+    retries: int = 0
+    max_in_flight: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def add_prompt(self, prompt_tokens: int, cached_tokens: int | None) -> None:
+        with self._lock:
+            self.prompt_tokens += prompt_tokens
+            if cached_tokens is not None:
+                self.cached_prompt_tokens = (self.cached_prompt_tokens or 0) + cached_tokens
+
+    def add_call(self, num_requests: int, num_proposals: int, generated_tokens: int) -> None:
+        """Counts one ``generate`` call; ``generated_tokens`` counts tokens actually sampled (a
+        greedy proposal fanned out to ``n`` copies counts once)."""
+        with self._lock:
+            self.calls += 1
+            self.requests += num_requests
+            self.proposals += num_proposals
+            self.generated_tokens += generated_tokens
+
+    @property
+    def prefix_cache_hit_rate(self) -> float | None:
+        """Cached prompt tokens / prompt tokens, or ``None`` when the backend does not report it."""
+        if self.cached_prompt_tokens is None or self.prompt_tokens == 0:
+            return None
+        return self.cached_prompt_tokens / self.prompt_tokens
+
+    def snapshot(self) -> dict[str, float | int | None]:
+        """A plain dict (for JSON), including the derived hit rate."""
+        with self._lock:
+            out: dict[str, float | int | None] = {
+                k: v for k, v in self.__dict__.items() if not k.startswith("_")
+            }
+        out["prefix_cache_hit_rate"] = self.prefix_cache_hit_rate
+        return out
+
+    def reset(self) -> None:
+        with self._lock:
+            for k, v in TeacherStats().__dict__.items():
+                if not k.startswith("_"):
+                    setattr(self, k, v)
