@@ -75,15 +75,19 @@ def record_from_row(row: dict) -> PathRecord:
     if missing:
         raise ValueError(f"trajectory row lacks {missing}; expected the trajectories.jsonl schema")
     steps = tuple(_step_from_row(s) for s in row["steps"])
+    # An empty id list on a path with steps means the writer did not know the ids: fall back to text.
+    node_ids = tuple(int(i) for i in row.get("node_ids") or ()) or None
+    parent_ids = tuple(int(i) for i in row.get("parent_ids") or ()) or None
+    if node_ids is not None and parent_ids is None:
+        parent_ids = (0, *node_ids[:-1])  # step 0 hangs off the root (node 0)
     trajectory = Trajectory(
         task_id=str(row["task_id"]),
         prompt=str(row["prompt"]),
         steps=steps,
         final_reward=float(row.get("final_reward", 0.0)),
         solved=bool(row.get("solved", False)),
+        node_ids=node_ids or (),
     )
-    node_ids = tuple(int(i) for i in row["node_ids"]) if row.get("node_ids") is not None else None
-    parent_ids = tuple(int(i) for i in row["parent_ids"]) if row.get("parent_ids") is not None else None
     for name, ids in (("node_ids", node_ids), ("parent_ids", parent_ids)):
         if ids is not None and len(ids) != len(steps):
             raise ValueError(
