@@ -24,6 +24,7 @@ GOOD_STEPS = ["2+3=5", "4*2=8", "9-4=5", "6/3=2"]
 BAD_STEPS = ["2+3=6", "4*2=9", "9-4=3", "6/3=4"]
 CORPUS = SENTENCES + [f"{s} ok? Answer: good" for s in GOOD_STEPS] + [f"{s} ok? Answer: bad" for s in BAD_STEPS]
 SPECIAL = "<|endoftext|>"
+STEPS = 200
 
 
 @cache
@@ -64,11 +65,16 @@ def tiny_lm_dir() -> Path:
     labels = ids.masked_fill(mask == 0, -100)
     optimiser = torch.optim.Adam(model.parameters(), lr=3e-3)
     model.train()
-    for _ in range(150):
-        loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
-        optimiser.zero_grad()
-        loss.backward()
-        optimiser.step()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny matrices: extra threads only spin on a shared machine (25x slower here)
+    try:
+        for _ in range(STEPS):
+            loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+    finally:
+        torch.set_num_threads(threads)
     model.eval()
     model.save_pretrained(directory)
     return directory
