@@ -117,6 +117,19 @@ class ValueNet(nn.Module):
         return net.to(device or "cpu")
 
 
+def _right_pad(rows: list[list[int]], pad: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(ids, mask)`` of shape ``(B, max_len)``; an empty row becomes one ``pad`` token (masked in)
+    so every row has a last token to read."""
+    rows = [r or [pad] for r in rows]
+    width = max(len(r) for r in rows)
+    ids = torch.full((len(rows), width), pad, dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for b, row in enumerate(rows):
+        ids[b, : len(row)] = torch.tensor(row)
+        mask[b, : len(row)] = 1
+    return ids, mask
+
+
 class TinyValueNet(ValueNet):
     """A byte-level transformer encoder, mean-pooled, with a linear head."""
 
@@ -133,14 +146,7 @@ class TinyValueNet(ValueNet):
         self.head = nn.Linear(config.d_model, 1)
 
     def encode(self, texts: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
-        rows = [list(t.encode("utf-8")[-self.config.max_length:]) or [BYTE_PAD] for t in texts]
-        width = max(len(r) for r in rows)
-        ids = torch.full((len(rows), width), BYTE_PAD, dtype=torch.long)
-        mask = torch.zeros((len(rows), width), dtype=torch.long)
-        for b, row in enumerate(rows):
-            ids[b, : len(row)] = torch.tensor(row)
-            mask[b, : len(row)] = 1
-        return ids, mask
+        return _right_pad([list(t.encode("utf-8")[-self.config.max_length:]) for t in texts], BYTE_PAD)
 
     def raw(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         positions = torch.arange(input_ids.shape[1], device=input_ids.device)
@@ -172,15 +178,7 @@ class CausalLMValueNet(ValueNet):
 
     def encode(self, texts: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
         rows = [list(self.tokenizer(t, add_special_tokens=False)["input_ids"])[-self.config.max_length:] for t in texts]
-        fallback = self.tokenizer.eos_token_id if self.tokenizer.eos_token_id is not None else 0
-        rows = [r or [fallback] for r in rows]
-        width = max(len(r) for r in rows)
-        ids = torch.full((len(rows), width), fallback, dtype=torch.long)
-        mask = torch.zeros((len(rows), width), dtype=torch.long)
-        for b, row in enumerate(rows):
-            ids[b, : len(row)] = torch.tensor(row)
-            mask[b, : len(row)] = 1
-        return ids, mask
+        return _right_pad(rows, self.tokenizer.eos_token_id if self.tokenizer.eos_token_id is not None else 0)
 
     def raw(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         with torch.set_grad_enabled(torch.is_grad_enabled() and not self.config.freeze_backbone):
