@@ -40,7 +40,8 @@ def solved_if_24(state: ScoredText) -> bool:
 
 def test_total_is_the_weighted_sum_and_every_component_is_logged():
     ensemble = RewardEnsemble(
-        [BleuReward(), RougeReward(), LengthPenalty(free=2, span=4)], {"bleu": 2.0, "rougeL": 0.5, "length_penalty": 1.0}
+        [BleuReward(), RougeReward(), LengthPenalty(free=2, span=4)],
+        {"bleu": 2.0, "rougeL": 0.5, "length_penalty": 1.0},
     )
     assert isinstance(ensemble, RewardFn)
     (breakdown,) = ensemble.score([st("the cat sat on a mat")])
@@ -52,7 +53,7 @@ def test_total_is_the_weighted_sum_and_every_component_is_logged():
     assert ensemble([st("the cat sat on a mat")])[0]["total"] == pytest.approx(breakdown.total)
 
 
-def test_default_weights_are_one_except_log_only_keys(tmp_path):
+def test_default_weights_are_one_except_log_only_keys():
     ensemble = RewardEnsemble([BleuReward(), VerifierReward(solved_if_24)])
     assert ensemble.weights == {"bleu": 1.0, "verifier": 1.0}
     totals = [b.total for b in ensemble.score([st("24", reference="24"), st("23", reference="24")])]

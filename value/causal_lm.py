@@ -95,7 +95,9 @@ class CausalLMScorer:
             import torch
             from transformers import AutoModelForCausalLM, AutoTokenizer
         except ImportError as exc:  # pragma: no cover - depends on the install
-            raise ImportError("scoring with a causal LM needs torch and transformers: pip install 'mcts-llm[hf]'") from exc
+            raise ImportError(
+                "scoring with a causal LM needs torch and transformers: pip install 'mcts-llm[hf]'"
+            ) from exc
         tokenizer = AutoTokenizer.from_pretrained(str(self.model_path), local_files_only=True)
         model = AutoModelForCausalLM.from_pretrained(str(self.model_path), local_files_only=True, dtype=torch.float32)
         model.to(self.device).eval()
