@@ -13,7 +13,8 @@ from mcts.search.config import Budget, ExpansionConfig, SearchConfig, WeightsCon
 from mcts.search.engine import search
 from mcts.search.merge import merge_proposals
 from mcts.search.state import new_search_state
-from mcts.tasks.countdown import generate_puzzles, verify
+from mcts.tasks.countdown import verify
+from mcts.tasks.countdown_solver import generate_puzzles
 from mcts.tasks.searchable import CountdownTask
 from mcts.types import Proposal
 

@@ -38,7 +38,7 @@ def tasks_table(run: RunDir, limit: int = 20) -> Table:
 
 def tree_view(run: RunDir, task_id: str, *, depth: int = 4, width: int = 4) -> RichTree:
     """The most visited ``width`` children of each node, ``depth`` levels down."""
-    from mcts.tree import load_tree
+    from mcts.tree_io import load_tree
 
     path = run.tree_path(task_id)
     if not path.exists():

@@ -23,7 +23,7 @@ from mcts.search.engine import search_async
 from mcts.search.evaluate import LeafEvaluator
 from mcts.search.state import new_search_state
 from mcts.search.task import SearchTask
-from mcts.tree import load_tree, save_tree
+from mcts.tree_io import load_tree, save_tree
 from mcts.types import Judge, SearchResult, Teacher
 from mcts.weights import TeacherWeights
 

@@ -10,7 +10,8 @@ from mcts.types import Judge, Teacher
 def build_tasks(config: RunConfig) -> list[SearchTask]:
     """Countdown puzzles (from --data, else seeded Game-of-24 ones) or text rows scored by the metrics."""
     if config.task == "countdown":
-        from mcts.tasks.countdown import generate_puzzles, load_puzzles
+        from mcts.tasks.countdown import load_puzzles
+        from mcts.tasks.countdown_solver import generate_puzzles
         from mcts.tasks.searchable import CountdownTask
 
         puzzles = load_puzzles(config.data) if config.data else generate_puzzles(config.num_tasks, seed=config.seed)

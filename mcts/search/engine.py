@@ -141,32 +141,54 @@ def back_up(state: SearchState, leaves: np.ndarray, values: np.ndarray) -> None:
 async def run_iteration(state: SearchState) -> int:
     """One iteration over a batch of leaves; returns the number of new nodes."""
     selection = select_leaves(state)
-    leaves = [int(x) for x in selection.leaves]
-    if not leaves:
+    if not len(selection):
         return 0
-    terminal = np.asarray([state.tree.is_terminal(x) or x in state.dead for x in leaves])
-    open_leaves = [x for x, t in zip(leaves, terminal) if not t]
-    picks = pick_teachers(state, len(open_leaves))
-    proposals = await propose(state, open_leaves, picks) if picks.size else [[] for _ in open_leaves]
-    candidates = [merge(state, leaf, props) for leaf, props in zip(open_leaves, proposals)]
+    open_mask = ~selection.is_terminal
+    open_leaves = [int(x) for x in selection.leaves[open_mask]]
+    rooms = [int(r) for r in selection.room[open_mask]]
+
+    # Progressive widening first takes candidates proposed earlier and held back: no tokens spent.
+    asking = [leaf for leaf in open_leaves if not state.pool.get(leaf)]
+    picks = pick_teachers(state, len(asking))
+    proposals = await propose(state, asking, picks) if asking and picks.size else [[] for _ in asking]
+    fresh = {leaf: merge(state, leaf, props) for leaf, props in zip(asking, proposals)}
+    candidates = [admit(state, leaf, room, fresh.get(leaf, [])) for leaf, room in zip(open_leaves, rooms)]
     children = add_children(state, open_leaves, candidates)
 
-    per_leaf: list[list[int]] = []
-    i = 0
+    per_leaf, start = [], 0
     for cands in candidates:
-        per_leaf.append([int(c) for c in children[i : i + len(cands)]])
-        i += len(cands)
-    for leaf, kids in zip(open_leaves, per_leaf):
-        if not kids:
-            # Nothing new could be had here: stop widening, and an unexpanded leaf is a dead end.
-            state.tree.mark_saturated(np.asarray([leaf], dtype=np.int32))
-            if not state.tree.children(leaf).ids.size:
-                state.dead.add(leaf)
-    open_values = await evaluate(state, open_leaves, per_leaf)
-    values = np.zeros(len(leaves), dtype=np.float64)
-    values[~terminal] = open_values
-    back_up(state, np.asarray(leaves, dtype=np.int32), values)
+        per_leaf.append([int(c) for c in children[start : start + len(cands)]])
+        start += len(cands)
+    stuck = close_stuck_leaves(state, open_leaves, per_leaf)
+
+    values = np.zeros(len(selection), dtype=np.float64)
+    values[open_mask] = await evaluate(state, open_leaves, per_leaf)
+    keep = np.asarray([int(x) not in stuck for x in selection.leaves])
+    if stuck:
+        state.tree.cancel(np.asarray(sorted(stuck), dtype=np.int32))
+    back_up(state, selection.leaves[keep], values[keep])
     return len(children)
+
+
+def admit(state: SearchState, leaf: int, room: int, fresh: list[Candidate]) -> list[Candidate]:
+    """The candidates a leaf takes now (at most ``room``, most probable first); the rest wait in its pool."""
+    waiting = sorted(state.pool.pop(leaf, []) + fresh, key=lambda c: -c.prior)
+    take = len(waiting) if room < 0 else max(room, 1)
+    if waiting[take:]:
+        state.pool[leaf] = waiting[take:]
+    return waiting[:take]
+
+
+def close_stuck_leaves(state: SearchState, leaves: Sequence[int], per_leaf: Sequence[Sequence[int]]) -> set[int]:
+    """Leaves that got no child: a childless one becomes a dead end (terminal, value 0); one that
+    already has children stops widening and its selection is cancelled. Returns the cancelled ones."""
+    dead = [leaf for leaf, kids in zip(leaves, per_leaf) if not kids and state.tree.num_children(leaf) == 0]
+    saturated = {leaf for leaf, kids in zip(leaves, per_leaf) if not kids and leaf not in dead}
+    if dead:
+        state.tree.mark_terminal(np.asarray(dead, dtype=np.int32))
+    if saturated:
+        state.tree.mark_saturated(np.asarray(sorted(saturated), dtype=np.int32))
+    return saturated
 
 
 async def search_async(state: SearchState) -> SearchResult:

@@ -76,7 +76,7 @@ class Rollout:
             if child is None:
                 continue
             reward = state.tree.node(child).reward
-            if state.tree.is_terminal(child):
+            if state.is_terminal(child):
                 values[i] = discount * reward
                 continue
             jobs.setdefault(rollout_teacher_id(state, child), []).append((i, child))
@@ -125,14 +125,14 @@ def add_chain(state: SearchState, parent: int, teacher_id: int, text: str, ended
         if step in existing:
             node = int(existing[step])
             rewards.append(state.tree.node(node).reward)
-            if state.tree.is_terminal(node):
+            if state.is_terminal(node):
                 break
             continue
         cand = Candidate(text=step, prior=1.0, teachers=[name], teacher_ids=[teacher_id], tokens=0, ended=ended and last)
         (node,) = add_children(state, [node], [[cand]])
         node = int(node)
         rewards.append(state.tree.node(node).reward)
-        if state.tree.is_terminal(node):
+        if state.is_terminal(node):
             break
     discount = state.config.selection.discount
     return float(sum(r * discount**k for k, r in enumerate(rewards)))
@@ -148,7 +148,7 @@ class ValueEvaluator:
         values = np.zeros(len(leaves), dtype=np.float64)
         discount = state.config.selection.discount
         chosen = chosen_children(state, children_per_leaf)
-        open_children = [(i, c) for i, c in enumerate(chosen) if c is not None and not state.tree.is_terminal(c)]
+        open_children = [(i, c) for i, c in enumerate(chosen) if c is not None and not state.is_terminal(c)]
         states = [
             ScoredText(state.task.prompt, tuple(state.steps(c)), state.task.reference, state.task.id)
             for _, c in open_children
@@ -157,7 +157,7 @@ class ValueEvaluator:
         for (i, c), v in zip(open_children, estimates):
             values[i] = discount * (state.tree.node(c).reward + discount * float(v))
         for i, c in enumerate(chosen):
-            if c is not None and state.tree.is_terminal(c):
+            if c is not None and state.is_terminal(c):
                 values[i] = discount * state.tree.node(c).reward
         return values
 

@@ -82,6 +82,6 @@ def credit_finished(state: SearchState, finished: Sequence[tuple[int, bool]]) ->
     if not state.config.weights.dynamic:
         return
     for node, solved in finished:
-        teachers = state.tree.teachers_on_path(node)
+        teachers = state.tree.teachers(node)[1:]  # the root has no teacher
         if len(teachers):
             state.weights.credit_path(teachers, 1.0 if solved else 0.0)

@@ -9,6 +9,7 @@ import numpy as np
 
 from mcts.search.config import SearchConfig
 from mcts.search.evaluate import LeafEvaluator, Rollout
+from mcts.search.merge import Candidate
 from mcts.search.task import SearchTask
 from mcts.search.trajectories import NodeNotes
 from mcts.search.usage import Usage
@@ -32,9 +33,12 @@ class SearchState:
     usage: Usage = field(default_factory=Usage)
     notes: NodeNotes = field(default_factory=NodeNotes)
     benched: set[int] = field(default_factory=set)
-    dead: set[int] = field(default_factory=set)
+    pool: dict[int, list[Candidate]] = field(default_factory=dict)  # held back by progressive widening
     solved_nodes: list[int] = field(default_factory=list)
     rng: np.random.Generator = field(default_factory=lambda: np.random.default_rng(0))
+
+    def is_terminal(self, node: int) -> bool:
+        return bool(self.tree.nodes([node]).terminal[0])
 
     def steps(self, node: int) -> list[str]:
         """The step texts root..node (the root has none)."""
