@@ -14,7 +14,32 @@ from value.perplexity import PerplexityReward, StepLikelihoodReward
 from value.text_metrics import BleuReward, ChrfReward, RougeReward, rouge_f1, sentence_bleu, sentence_chrf
 from value.verifier import VerifierReward
 
+# Value networks need torch: imported on first access so that `import value` stays cheap.
+_LAZY = {
+    "ValueNet": "value.valuenet",
+    "ValueNetConfig": "value.valuenet",
+    "ValueNetFn": "value.valuenet",
+    "build_value_net": "value.valuenet",
+    "train_value": "value.valuenet",
+    "evaluate_value": "value.valuenet",
+    "ValueExample": "value.value_data",
+    "load_value_examples": "value.value_data",
+    "split_by_task": "value.value_data",
+    "CalibrationReport": "value.calibration",
+    "calibration_report": "value.calibration",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'value' has no attribute {name!r}")
+
+
 __all__ = [
+    *_LAZY,
     "COMPONENT_KEYS",
     "KEY_TO_COMPONENT",
     "BleuReward",
