@@ -28,6 +28,8 @@ def register(subparsers) -> None:
     p.add_argument("--seed", type=int, help="seed for puzzles, sampling and teacher picks")
     p.add_argument("--static-weights", action="store_true", help="keep teacher weights at 1/N (uniform baseline)")
     p.add_argument("--judge", metavar="MODEL", help="LMGT judge model (HF path or bundled name)")
+    p.add_argument("--evaluation", choices=["rollout", "value", "blend"], help="leaf evaluation (default rollout)")
+    p.add_argument("--value-net", metavar="DIR", help="value network dir (ValueNet.save) for --evaluation value|blend")
     p.add_argument("--device", help="device for local models: cpu or cuda")
     p.add_argument("--out", metavar="DIR", help="run directory (default runs/latest)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out, skipping finished tasks")
@@ -53,6 +55,8 @@ def overrides_from(args: argparse.Namespace) -> dict:
         "search.budget.seconds": args.seconds,
         "search.weights.dynamic": False if args.static_weights else None,
         "search.judge.model": args.judge,
+        "search.evaluation.mode": args.evaluation,
+        "search.evaluation.value_net": args.value_net,
     }
 
 
@@ -60,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from mcts.run.config import load_run_config
-    from mcts.run.setup import build_judge, build_tasks, build_teachers
+    from mcts.run.setup import build_evaluator, build_judge, build_tasks, build_teachers
     from mcts.run.runner import run_search
 
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -68,13 +72,16 @@ def run(args: argparse.Namespace) -> int:
     try:
         config = load_run_config(args.config, overrides_from(args))
         tasks = build_tasks(config)
+        evaluator_factory = build_evaluator(config)
         teachers = build_teachers(config)
     except (ValueError, FileNotFoundError) as err:
         console.print(f"[red]error:[/red] {err}")
         return 2
     try:
         judge = build_judge(config)
-        totals = run_search(config, tasks, teachers, resume=args.resume, judge=judge, console=console)
+        totals = run_search(
+            config, tasks, teachers, resume=args.resume, judge=judge, evaluator_factory=evaluator_factory, console=console
+        )
     except (ValueError, FileNotFoundError, FileExistsError) as err:
         console.print(f"[red]error:[/red] {err}")
         return 2

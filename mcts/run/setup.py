@@ -1,8 +1,11 @@
-"""Build a run's parts from its config: the tasks, the teachers, the judge."""
+"""Build a run's parts from its config: the tasks, the teachers, the judge, the leaf evaluator."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from mcts.run.config import RunConfig
+from mcts.search.evaluate import LeafEvaluator
 from mcts.search.task import SearchTask
 from mcts.types import Judge, Teacher
 
@@ -58,3 +61,35 @@ def build_judge(config: RunConfig) -> Judge | None:
 
     # The search multiplies the judge's -1/0/+1 by search.judge.scale itself.
     return LMGTJudge(resolve_model_path(model), LMGTJudgeConfig())
+
+
+def build_evaluator(config: RunConfig) -> Callable[[], LeafEvaluator] | None:
+    """The leaf evaluator of ``search.evaluation.mode``, as the runner's ``evaluator_factory``.
+
+    ``"rollout"`` -> ``None`` (the search's default rollouts). ``"value"`` / ``"blend"`` load the
+    value net at ``search.evaluation.value_net`` once (on ``config.device``) and share it between
+    tasks: ``ValueEvaluator(ValueNetFn(net))``, or its :class:`~mcts.search.evaluate.Blend` with rollouts.
+    """
+    evaluation = config.search.evaluation
+    if evaluation.mode == "rollout":
+        return None
+    if not evaluation.value_net:
+        raise ValueError(
+            f"search.evaluation.mode = {evaluation.mode!r} needs a value network: set search.evaluation.value_net "
+            "= DIR (a directory written by value.ValueNet.save; --value-net DIR), or use mode 'rollout'"
+        )
+    from pathlib import Path
+
+    from mcts.search.evaluate import Blend, Rollout, ValueEvaluator
+    from value.valuenet import ValueNet, ValueNetFn
+
+    if not Path(evaluation.value_net).is_dir():
+        raise FileNotFoundError(
+            f"search.evaluation.value_net {evaluation.value_net!r} is not a directory; "
+            "pass one written by value.ValueNet.save (see examples/value_guided_search.py)"
+        )
+    device = None if config.device == "auto" else config.device
+    value_fn = ValueNetFn(ValueNet.load(evaluation.value_net, device=device))
+    if evaluation.mode == "value":
+        return lambda: ValueEvaluator(value_fn)
+    return lambda: Blend(Rollout(evaluation), ValueEvaluator(value_fn), evaluation.blend)

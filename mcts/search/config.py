@@ -106,7 +106,9 @@ class EvaluationConfig:
 
     ``rollout_teacher`` is ``"top"`` (the teacher with the highest weight right now), ``"proposer"``
     (the teacher that proposed the evaluated child) or a teacher name. ``blend`` is the weight of the
-    value function in ``(1 - blend) * rollout + blend * value`` (mode ``"blend"``).
+    value function in ``(1 - blend) * rollout + blend * value`` (mode ``"blend"``). ``value_net`` is a
+    directory written by ``value.ValueNet.save``: modes ``"value"`` and ``"blend"`` read it (see
+    ``mcts.run.setup.build_evaluator``).
     """
 
     mode: str = "rollout"
@@ -114,6 +116,7 @@ class EvaluationConfig:
     rollout_max_tokens: int = 96
     rollout_temperature: float = 0.0
     blend: float = 0.5
+    value_net: str | None = None
 
     def __post_init__(self) -> None:
         _check(self.mode in ("rollout", "value", "blend"), f"evaluation.mode must be rollout|value|blend, got {self.mode!r}")
