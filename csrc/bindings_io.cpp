@@ -52,7 +52,7 @@ void bind_io(py::module_& m) {
           py::gil_scoped_release nogil;
           r = mcts::run_native_benchmark(c, simulations, width, batch, seed);
         }
-        return py::make_tuple(r.simulations, r.nodes, r.seconds);
+        return py::make_tuple(r.simulations, r.nodes, r.seconds, r.cpu_seconds);
       },
       py::arg("rule"), py::arg("c_explore"), py::arg("simulations"), py::arg("width"), py::arg("batch"),
       py::arg("seed"));

@@ -1,6 +1,8 @@
 // Bindings of mcts::TeacherWeights.
 #include <string>
 
+#include <pybind11/stl.h>
+
 #include "bindings.h"
 
 namespace mcts_py {

@@ -1,6 +1,7 @@
 #include "native_benchmark.h"
 
 #include <chrono>
+#include <ctime>
 #include <string>
 #include <vector>
 
@@ -8,11 +9,20 @@
 
 namespace mcts {
 
+namespace {
+double thread_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+}  // namespace
+
 BenchmarkResult run_native_benchmark(const TreeConfig& config, int64_t simulations, int32_t width,
                                      int32_t batch, uint64_t seed) {
   if (simulations < 0 || width < 1 || batch < 1)
     throw std::invalid_argument("benchmark: need simulations >= 0, width >= 1, batch >= 1");
   Tree tree(config);
+  tree.reserve(1 + simulations * width, 0);  // a search with a known budget does the same
   SplitMix64 rng(seed);
   Selection selection;
   std::vector<int32_t> parents, teachers;
@@ -23,6 +33,7 @@ BenchmarkResult run_native_benchmark(const TreeConfig& config, int64_t simulatio
 
   BenchmarkResult result;
   const auto start = std::chrono::steady_clock::now();
+  const double cpu_start = thread_cpu_seconds();
   while (result.simulations < simulations) {
     const int64_t want = std::min<int64_t>(batch, simulations - result.simulations);
     tree.select(want, selection);
@@ -44,6 +55,7 @@ BenchmarkResult run_native_benchmark(const TreeConfig& config, int64_t simulatio
     tree.backup(selection.leaves.data(), values.data(), static_cast<int64_t>(values.size()));
     result.simulations += static_cast<int64_t>(values.size());
   }
+  result.cpu_seconds = thread_cpu_seconds() - cpu_start;
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   result.nodes = tree.size();
   return result;

@@ -12,6 +12,7 @@ struct BenchmarkResult {
   int64_t simulations = 0;  // leaves backed up
   int64_t nodes = 0;        // tree size at the end
   double seconds = 0.0;     // wall time of the loop (steady clock)
+  double cpu_seconds = 0.0; // CPU time of the calling thread during the loop (one core's work)
 };
 
 // Runs until `simulations` leaves are backed up (or the tree runs out of leaves). Each batch

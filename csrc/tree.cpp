@@ -71,6 +71,21 @@ NodeId Tree::push_node(NodeId parent_id, float prior_value, int32_t teacher_id, 
   return id;
 }
 
+void Tree::reserve(int64_t n, int64_t text_bytes) {
+  if (n < 0 || text_bytes < 0) throw std::invalid_argument("reserve: negative size");
+  if (n > config_.max_nodes) n = config_.max_nodes;
+  const auto nodes = static_cast<size_t>(n);
+  for (auto* v : {&parent, &first_child, &next_sibling, &visits, &in_flight}) v->reserve(nodes);
+  depth.reserve(nodes);
+  teacher.reserve(nodes);
+  prior.reserve(nodes);
+  reward.reserve(nodes);
+  action_end.reserve(nodes);
+  flags.reserve(nodes);
+  value_sum.reserve(nodes);
+  arena.reserve(static_cast<size_t>(text_bytes));
+}
+
 void Tree::rebuild_child_links() {
   std::fill(first_child.begin(), first_child.end(), kNoChild);
   for (NodeId i = 1; i < static_cast<NodeId>(size()); ++i) {

@@ -112,7 +112,8 @@ class Tree {
   void cancel(const int32_t* leaves, int64_t n);
 
   // --- tree_read.cpp ---
-  double normalized_q(double q) const;  // (q - min) / (max - min), 0.5 before any spread
+  // (q - min) / (max - min) over all returns seen; 0.5 before there is any spread.
+  double normalized_q(double q) const { return q_max > q_min ? (q - q_min) / (q_max - q_min) : 0.5; }
   void path(NodeId id, std::vector<NodeId>& out) const;       // root..id
   void children(NodeId id, std::vector<NodeId>& out) const;   // ascending ids
   int32_t num_children(NodeId id) const;
@@ -131,6 +132,9 @@ class Tree {
 
   // Rebuilds first_child/next_sibling from parent (after reroot and load).
   void rebuild_child_links();
+  // Reserves storage for n nodes and text_bytes of action text (avoids regrowth when the
+  // budget is known).
+  void reserve(int64_t n, int64_t text_bytes);
   // Appends one node; the caller has validated everything.
   NodeId push_node(NodeId parent_id, float prior, int32_t teacher, float reward, bool terminal,
                    const char* text, uint32_t text_length);
@@ -177,7 +181,7 @@ class Tree {
     NodeId best = kNoChild;
     int32_t count = 0;
   };
-  ChildChoice best_child(NodeId node) const;
+  ChildChoice best_child(NodeId node, bool any_blocked) const;
   int32_t widen_room(NodeId node, int32_t num_children) const;
   void check_pending_leaves(const int32_t* leaves, int64_t n, const char* op);
 };

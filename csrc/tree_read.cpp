@@ -5,10 +5,6 @@
 
 namespace mcts {
 
-double Tree::normalized_q(double q) const {
-  return q_max > q_min ? (q - q_min) / (q_max - q_min) : 0.5;
-}
-
 void Tree::path(NodeId id, std::vector<NodeId>& out) const {
   check_id(id, "path");
   out.clear();

@@ -5,7 +5,7 @@
 //   qn(c)   = normalised Q of child c, or FPU = qn(parent) - fpu_reduction when c is unvisited
 //   n_eff   = N(c) + virtual_loss * in_flight(c)
 //   q_eff   = qn(c) * N(c) / n_eff when in flight (each in-flight visit scores the worst value, 0)
-//   PUCT    = q_eff + c * P(c) * sqrt(max(N_eff(parent), 1)) / (1 + n_eff)   (AlphaZero)
+//   PUCT    = q_eff + (c * sqrt(max(N_eff(parent), 1))) * P(c) / (1 + n_eff)   (AlphaZero)
 //   UCB1    = q_eff + c * sqrt(ln(max(N_eff(parent), 1)) / max(n_eff, 1))  (Auer et al. 2002)
 // Ties go to the oldest child (lowest id).
 #include <cmath>
@@ -36,27 +36,39 @@ int32_t Tree::widen_room(NodeId node, int32_t num_children) const {
   return clamp_room(limit, num_children);
 }
 
-Tree::ChildChoice Tree::best_child(NodeId node) const {
+Tree::ChildChoice Tree::best_child(NodeId node, bool any_blocked) const {
   const double vl = config_.virtual_loss;
   const double n_parent = visits[node] + vl * in_flight[node];
   const double parent_qn = visits[node] > 0 ? normalized_q(value_sum[node] / visits[node]) : 0.5;
   const double fpu = parent_qn - config_.fpu_reduction;
   const bool puct = config_.rule == Rule::kPuct;
-  const double explore_parent =
-      puct ? std::sqrt(n_parent > 1.0 ? n_parent : 1.0) : std::log(n_parent > 1.0 ? n_parent : 1.0);
+  const double n_floor = n_parent > 1.0 ? n_parent : 1.0;
+  // PUCT: c * sqrt(N_parent) per parent; UCB1: ln(N_parent).
+  const double explore_parent = puct ? config_.c_explore * std::sqrt(n_floor) : std::log(n_floor);
   const double c = config_.c_explore;
+  const bool spread = q_max > q_min;  // normalized_q() inlined with its invariants hoisted
+  const double q_low = q_min;
+  const double q_range = q_max - q_min;
+  // Raw pointers: the hot loop reads five arrays and never writes.
+  const NodeId* __restrict sibling = next_sibling.data();
+  const int32_t* __restrict n_visits = visits.data();
+  const int32_t* __restrict n_flight = in_flight.data();
+  const double* __restrict w_sum = value_sum.data();
+  const float* __restrict p_prior = prior.data();
 
   ChildChoice choice;
   double best_score = 0.0;
   // Children are listed newest first; ">=" hands ties to the oldest.
-  for (NodeId child = first_child[node]; child != kNoChild; child = next_sibling[child]) {
+  for (NodeId child = first_child[node]; child != kNoChild; child = sibling[child]) {
     ++choice.count;
-    if (dead_child(flags[child])) continue;
-    const double n = visits[child];
-    const double n_eff = n + vl * in_flight[child];
-    double q = n > 0 ? normalized_q(value_sum[child] / n) : fpu;
-    if (in_flight[child] > 0 && vl > 0) q = n > 0 ? q * n / n_eff : 0.0;
-    const double u = puct ? c * prior[child] * explore_parent / (1.0 + n_eff)
+    const int32_t flight = n_flight[child];
+    // Pending implies in flight, so flags matter only then (or once something is blocked).
+    if ((flight > 0 || any_blocked) && dead_child(flags[child])) continue;
+    const double n = n_visits[child];
+    const double n_eff = n + vl * flight;
+    double q = n > 0 ? (spread ? (w_sum[child] / n - q_low) / q_range : 0.5) : fpu;
+    if (flight > 0 && vl > 0) q = n > 0 ? q * n / n_eff : 0.0;
+    const double u = puct ? explore_parent * p_prior[child] / (1.0 + n_eff)
                           : c * std::sqrt(explore_parent / (n_eff > 1.0 ? n_eff : 1.0));
     const double score = q + u;
     if (choice.best == kNoChild || score >= best_score) {
@@ -97,7 +109,7 @@ void Tree::select(int64_t k, Selection& out) {
         room = (f & kFlagTerminal) ? 0 : widen_room(node, 0);
         break;
       }
-      const ChildChoice choice = best_child(node);
+      const ChildChoice choice = best_child(node, !scratch_blocked_.empty());
       if (!pending && !(f & kFlagSaturated)) {
         const int32_t widen = widen_room(node, choice.count);
         if (widen > 0) {

@@ -53,11 +53,35 @@ NodeId Tree::expand(const int32_t* parents, const double* priors, const int32_t*
     throw TreeFullError("expand: the action-text arena would exceed 4 GiB; reroot() to release text");
 
   const NodeId first = static_cast<NodeId>(size());
-  const char* text = texts.data();
+  const size_t end = static_cast<size_t>(first + n);
+  // Bulk append: grow every array once, then fill (push_node per row is 13 capacity checks).
+  for (auto* v : {&parent, &first_child, &next_sibling, &visits, &in_flight}) v->resize(end);
+  depth.resize(end);
+  teacher.resize(end);
+  prior.resize(end);
+  reward.resize(end);
+  action_end.resize(end);
+  flags.resize(end);
+  value_sum.resize(end, 0.0);
+  arena.insert(arena.end(), texts.begin(), texts.end());
+  uint32_t text_end = action_end[first - 1];
   for (int64_t i = 0; i < n; ++i) {
-    push_node(parents[i], static_cast<float>(priors[i]), teachers[i], static_cast<float>(rewards[i]), terminal[i] != 0, text, text_lengths[i]);
-    text += text_lengths[i];
-    flags[parents[i]] |= kFlagExpanded;
+    const NodeId id = first + static_cast<NodeId>(i);
+    const NodeId p = parents[i];
+    parent[id] = p;
+    first_child[id] = kNoChild;
+    next_sibling[id] = first_child[p];
+    first_child[p] = id;
+    depth[id] = static_cast<uint16_t>(depth[p] + 1);
+    teacher[id] = static_cast<int16_t>(teachers[i]);
+    prior[id] = static_cast<float>(priors[i]);
+    reward[id] = static_cast<float>(rewards[i]);
+    text_end += text_lengths[i];
+    action_end[id] = text_end;
+    flags[id] = terminal[i] ? kFlagTerminal : 0;
+    visits[id] = 0;
+    in_flight[id] = 0;
+    flags[p] |= kFlagExpanded;
   }
   return first;
 }

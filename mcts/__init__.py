@@ -7,4 +7,38 @@ try:
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0+unknown"
 
-__all__ = ["__version__"]
+from mcts.tree import (
+    BYTES_PER_NODE,
+    NO_PARENT,
+    NO_TEACHER,
+    ROOT,
+    LeafKind,
+    NodeArrays,
+    Selection,
+    Tree,
+    TreeConfig,
+    TreeFullError,
+)
+from mcts.tree_io import TreeFormatError, dumps_tree, load_tree, loads_tree, save_tree
+from mcts.weights import TeacherWeights, WeightsConfig
+
+__all__ = [
+    "BYTES_PER_NODE",
+    "NO_PARENT",
+    "NO_TEACHER",
+    "ROOT",
+    "LeafKind",
+    "NodeArrays",
+    "Selection",
+    "TeacherWeights",
+    "Tree",
+    "TreeConfig",
+    "TreeFormatError",
+    "TreeFullError",
+    "WeightsConfig",
+    "__version__",
+    "dumps_tree",
+    "load_tree",
+    "loads_tree",
+    "save_tree",
+]
