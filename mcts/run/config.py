@@ -91,6 +91,12 @@ def load_run_config(path: str | Path | None, overrides: dict[str, Any] | None = 
 
     Override keys use dots for tables: ``{"search.budget.simulations": 32, "out": "runs/x"}``.
     """
+    return load_toml_config(RunConfig, path, overrides)
+
+
+def load_toml_config(cls: type, path: str | Path | None, overrides: dict[str, Any] | None = None):
+    """Any (nested) config dataclass ``cls`` from a TOML file plus dotted ``overrides`` (``None`` values
+    are skipped); unknown keys and bad values raise ``ValueError`` naming the file and the table."""
     data: dict[str, Any] = {}
     if path is not None:
         path = Path(path)
@@ -109,7 +115,7 @@ def load_run_config(path: str | Path | None, overrides: dict[str, Any] | None = 
             table = table.setdefault(p, {})
         table[leaf] = value
     try:
-        return _build(RunConfig, data, "[top level]")
+        return _build(cls, data, "[top level]")
     except ValueError as err:
         where = f"{path}: " if path else ""
         raise ValueError(f"{where}{err}") from None
