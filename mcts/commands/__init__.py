@@ -5,4 +5,9 @@ Heavy imports (torch, vllm) happen inside ``run`` so that ``mcts-llm --help`` st
 """
 
 # Listed in the order `mcts-llm --help` shows them.
-COMMAND_MODULES: tuple[str, ...] = ("mcts.commands.search", "mcts.commands.show",)
+COMMAND_MODULES: tuple[str, ...] = (
+    "mcts.commands.search",
+    "mcts.commands.show",
+    "mcts.commands.train",
+    "mcts.commands.export_pairs",
+)
