@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <sstream>
 #include <set>
 #include <stdexcept>
 
@@ -11,7 +12,12 @@ namespace mcts {
 
 namespace {
 constexpr double kTolerance = 1e-12;
-std::string num(double x) { return std::to_string(x); }
+// Shortest readable form of a double for error messages (0.9, not 0.900000).
+std::string num(double x) {
+  std::ostringstream out;
+  out << x;
+  return out.str();
+}
 double clip(double x, double lo, double hi) { return std::min(std::max(x, lo), hi); }
 }  // namespace
 

@@ -1,5 +1,6 @@
 // Tree construction, configuration checks and the node-append primitive.
 #include <cmath>
+#include <sstream>
 #include <string>
 
 #include "tree.h"
@@ -7,7 +8,12 @@
 namespace mcts {
 
 namespace {
-std::string num(double x) { return std::to_string(x); }
+// Shortest readable form of a double for error messages (0.9, not 0.900000).
+std::string num(double x) {
+  std::ostringstream out;
+  out << x;
+  return out.str();
+}
 }  // namespace
 
 void TreeConfig::validate() const {
