@@ -47,6 +47,22 @@ def chosen_children(state: SearchState, children_per_leaf: Sequence[Sequence[int
     return chosen
 
 
+def split_terminal(state: SearchState, children_per_leaf: Sequence[Sequence[int]]) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """Leaf values where the chosen child is terminal (its discounted reward; 0 without a child), and the
+    ``(leaf index, child)`` pairs an evaluator still has to estimate."""
+    values = np.zeros(len(children_per_leaf), dtype=np.float64)
+    discount = state.config.selection.discount
+    open_children = []
+    for i, child in enumerate(chosen_children(state, children_per_leaf)):
+        if child is None:
+            continue
+        if state.is_terminal(child):
+            values[i] = discount * state.tree.node(child).reward
+        else:
+            open_children.append((i, child))
+    return values, open_children
+
+
 def rollout_teacher_id(state: SearchState, child: int) -> int:
     mode = state.config.evaluation.rollout_teacher
     working = [i for i in range(len(state.teachers)) if i not in state.benched] or list(range(len(state.teachers)))
@@ -69,16 +85,10 @@ class Rollout:
         self.config = config
 
     async def evaluate(self, state, leaves, children_per_leaf) -> np.ndarray:
-        values = np.zeros(len(leaves), dtype=np.float64)
+        values, open_children = split_terminal(state, children_per_leaf)
         discount = state.config.selection.discount
         jobs: dict[int, list[tuple[int, int]]] = {}  # teacher id -> [(leaf index, child)]
-        for i, child in enumerate(chosen_children(state, children_per_leaf)):
-            if child is None:
-                continue
-            reward = state.tree.node(child).reward
-            if state.is_terminal(child):
-                values[i] = discount * reward
-                continue
+        for i, child in open_children:
             jobs.setdefault(rollout_teacher_id(state, child), []).append((i, child))
         for teacher_id, items in jobs.items():
             returns = await self._roll(state, teacher_id, [c for _, c in items])
@@ -145,10 +155,8 @@ class ValueEvaluator:
         self.value_fn = value_fn
 
     async def evaluate(self, state, leaves, children_per_leaf) -> np.ndarray:
-        values = np.zeros(len(leaves), dtype=np.float64)
+        values, open_children = split_terminal(state, children_per_leaf)
         discount = state.config.selection.discount
-        chosen = chosen_children(state, children_per_leaf)
-        open_children = [(i, c) for i, c in enumerate(chosen) if c is not None and not state.is_terminal(c)]
         states = [
             ScoredText(state.task.prompt, tuple(state.steps(c)), state.task.reference, state.task.id)
             for _, c in open_children
@@ -156,9 +164,6 @@ class ValueEvaluator:
         estimates = self.value_fn.value(states) if states else []
         for (i, c), v in zip(open_children, estimates):
             values[i] = discount * (state.tree.node(c).reward + discount * float(v))
-        for i, c in enumerate(chosen):
-            if c is not None and state.is_terminal(c):
-                values[i] = discount * state.tree.node(c).reward
         return values
 
 
