@@ -12,6 +12,8 @@ namespace {
 constexpr char kMagic[8] = {'M', 'C', 'T', 'S', 'T', 'R', 'E', 'E'};
 constexpr size_t kHeaderBytes = 8 + 4 + 4 + 8;
 constexpr uint32_t kHasWeights = 1;
+// parent, teacher, prior, reward, action_end, flags, visits, value_sum
+constexpr uint64_t kSavedBytesPerNode = 4 + 2 + 4 + 4 + 4 + 1 + 4 + 8;
 
 [[noreturn]] void corrupt(const std::string& why) { throw FormatError("corrupt tree file: " + why); }
 
@@ -165,7 +167,7 @@ LoadedTree deserialize_tree(const char* data, size_t size) {
   const uint64_t n = r.get<uint64_t>("node count");
   const uint64_t arena_bytes = r.get<uint64_t>("arena size");
   if (n < 1 || n > static_cast<uint64_t>(c.max_nodes)) corrupt("node count " + std::to_string(n));
-  if (n > r.left() / kBytesPerNode || arena_bytes > r.left()) corrupt("sizes exceed the file");
+  if (n > r.left() / kSavedBytesPerNode || arena_bytes > r.left()) corrupt("sizes exceed the file");
   r.get_array(t.parent, n, "parent");
   r.get_array(t.teacher, n, "teacher");
   r.get_array(t.prior, n, "prior");

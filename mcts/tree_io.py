@@ -35,9 +35,10 @@ def loads_tree(data: bytes) -> tuple[Tree, TeacherWeights | None]:
 
 
 def save_tree(path: str | os.PathLike[str], tree: Tree, weights: TeacherWeights | None = None) -> Path:
-    """Writes ``tree`` (and ``weights``) to ``path`` atomically; returns the path."""
+    """Writes ``tree`` (and ``weights``) to ``path`` atomically, creating its folder; returns the path."""
     target = Path(path)
     data = dumps_tree(tree, weights)
+    target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
     try:
         with open(tmp, "wb") as f:
