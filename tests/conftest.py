@@ -4,9 +4,6 @@ whole suite starts each at most once; they skip (with the reason) only when vLLM
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,15 +17,6 @@ os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
 
 # The bundled model the teacher tests run on: the real thing the product ships.
 TEACHER_TEST_MODEL = "countdown-expert"
-# vLLM startup is 30-45 s on an idle CPU machine; a busy CI box can take several times that.
-VLLM_STARTUP_TIMEOUT_S = 600
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def require_vllm() -> None:
@@ -72,7 +60,7 @@ def vllm_teacher(teacher_model_dir: Path):
 
 @dataclass(frozen=True)
 class VLLMServer:
-    """A running ``vllm.entrypoints.openai.api_server`` on 127.0.0.1.
+    """A running vLLM OpenAI-compatible server on 127.0.0.1.
 
     It requires the API key held in the environment variable ``api_key_env``; ``model`` is the
     name it serves (the model directory's path).
@@ -89,46 +77,17 @@ SERVER_KEY_ENV = "MCTS_TEST_VLLM_KEY"
 
 @pytest.fixture(scope="session")
 def vllm_server(teacher_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[VLLMServer]:
-    """Starts a real vLLM OpenAI-compatible server for the session and stops it at the end."""
+    """Starts a real vLLM server for the session (requiring an API key) and stops it at the end."""
     require_vllm()
+    from teachers.vllm_server import start_vllm_server
+
     key = f"test-key-{os.getpid()}-{time.time_ns()}"
     os.environ[SERVER_KEY_ENV] = key
-    port = free_port()
     log_path = tmp_path_factory.mktemp("vllm_server") / "server.log"
-    cmd = [
-        sys.executable, "-m", "vllm.entrypoints.openai.api_server",
-        "--model", str(teacher_model_dir), "--host", "127.0.0.1", "--port", str(port),
-        "--block-size", "32", "--enable-prefix-caching", "--dtype", "float32",
-        "--enable-prompt-tokens-details",
-    ]  # fmt: skip
-    env = {**os.environ, "VLLM_API_KEY": key}  # the key never appears on a command line
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
+    # VLLM_API_KEY in the server's environment: the key never appears on a command line.
+    server = start_vllm_server(str(teacher_model_dir), env={"VLLM_API_KEY": key}, log_path=log_path)
     try:
-        _wait_healthy(proc, f"http://127.0.0.1:{port}/health", log_path)
-        yield VLLMServer(f"http://127.0.0.1:{port}/v1", str(teacher_model_dir), SERVER_KEY_ENV, log_path)
+        yield VLLMServer(server.url, server.model, SERVER_KEY_ENV, log_path)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=30)
+        server.stop()
         os.environ.pop(SERVER_KEY_ENV, None)
-
-
-def _wait_healthy(proc: subprocess.Popen, health_url: str, log_path: Path) -> None:
-    import httpx
-
-    deadline = time.monotonic() + VLLM_STARTUP_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            tail = log_path.read_text(errors="replace")[-3000:]
-            raise RuntimeError(f"the vLLM server exited with code {proc.returncode} while starting:\n{tail}")
-        try:
-            if httpx.get(health_url, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(1)
-    raise RuntimeError(f"the vLLM server was not healthy after {VLLM_STARTUP_TIMEOUT_S} s; log: {log_path}")

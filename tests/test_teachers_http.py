@@ -17,10 +17,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from conftest import free_port
 from mcts.types import GenerationRequest
 from teachers import TeacherRequestError, TeacherTimeoutError, load_teacher, parse_spec
 from teachers.openai_http import OpenAITeacher
+from teachers.vllm_server import free_port
 
 PROMPT = "Numbers: 4 7 8 8\nTarget: 24\n"
 
@@ -71,7 +71,7 @@ def test_a_request_during_a_brief_outage_succeeds_after_retries(vllm_server):
     """The teacher talks to a port that is closed at first; a proxy to the real server opens on it
     half a second later. The call must ride out the connection errors with backoff."""
     port = free_port()
-    upstream = int(vllm_server.url.rsplit(":", 1)[1].split("/")[0])
+    upstream = int(vllm_server.url.rsplit(":", 1)[1].split("/")[0])  # http://127.0.0.1:PORT/v1
     teacher = OpenAITeacher(
         f"http://127.0.0.1:{port}/v1", vllm_server.model, api_key_env=vllm_server.api_key_env,
         retries=8, timeout=120, backoff=0.1, max_backoff=1.0,

@@ -1,0 +1,139 @@
+"""Node throughput of the search tree: native loop vs the Python API vs the pure-Python oracle.
+
+Every variant runs the same simulation: select a leaf, give it `width` children (prior 1/width,
+reward 0, empty text), back up a uniform [0, 1) value (the trivial evaluator). Trees grow to
+>= 100k nodes. Rates are simulations per CPU-second of the running thread (one core), so other
+load on a shared machine does not count against them; wall-clock rates are shown alongside.
+
+    python benchmarks/node_throughput.py [--sims 25000] [--repeats 3] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+import mcts
+from mcts import _core
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from reference_tree import ReferenceTree  # noqa: E402  (the oracle lives with the tests)
+
+WIDTH = 8
+
+
+def run_native(sims: int, batch: int, seed: int) -> dict:
+    done, nodes, wall, cpu = _core.native_benchmark(0, 1.25, sims, WIDTH, batch, seed)
+    return {"sims": done, "nodes": nodes, "wall_s": wall, "cpu_s": cpu}
+
+
+def run_api(sims: int, batch: int, seed: int) -> dict:
+    """The search loop a Python caller writes: one select / expand / backup call per batch."""
+    rng = np.random.default_rng(seed)
+    tree = mcts.Tree(widen_c=None)
+    priors = np.full(batch * WIDTH, 1.0 / WIDTH)
+    teachers = np.zeros(batch * WIDTH, dtype=np.int32)
+    rewards = np.zeros(batch * WIDTH)
+    terminal = np.zeros(batch * WIDTH, dtype=bool)
+    done = 0
+    wall0, cpu0 = time.perf_counter(), time.thread_time()
+    while done < sims:
+        sel = tree.select(min(batch, sims - done))
+        if not len(sel):
+            break
+        parents = np.repeat(sel.leaves[sel.needs_expansion], WIDTH)
+        n = parents.size
+        tree.expand(parents, priors[:n], teachers[:n], rewards[:n], terminal[:n])
+        tree.backup(sel.leaves, rng.random(len(sel)))
+        done += len(sel)
+    return {"sims": done, "nodes": len(tree), "wall_s": time.perf_counter() - wall0,
+            "cpu_s": time.thread_time() - cpu0}
+
+
+def run_reference(sims: int, seed: int) -> dict:
+    rng = np.random.default_rng(seed)
+    tree = ReferenceTree(widen_c=None)
+    done = 0
+    wall0, cpu0 = time.perf_counter(), time.thread_time()
+    while done < sims:
+        leaves, kinds, _, _ = tree.select(1)
+        parents = [leaf for leaf, kind in zip(leaves, kinds) if kind == 0 for _ in range(WIDTH)]
+        n = len(parents)
+        tree.expand(parents, [1.0 / WIDTH] * n, [0] * n, [0.0] * n, [False] * n, [""] * n)
+        tree.backup(leaves, [float(rng.random())])
+        done += len(leaves)
+    return {"sims": done, "nodes": len(tree), "wall_s": time.perf_counter() - wall0,
+            "cpu_s": time.thread_time() - cpu0}
+
+
+def best_of(runs: list[dict]) -> dict:
+    """The median run by CPU rate (robust to a noisy neighbour on a shared machine)."""
+    rates = [r["sims"] / r["cpu_s"] for r in runs]
+    median = statistics.median_low(rates)
+    return runs[rates.index(median)]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sims", type=int, default=25_000, help="simulations per tree (x8 nodes)")
+    parser.add_argument("--reference-sims", type=int, default=12_500)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", type=Path, help="write the numbers here")
+    args = parser.parse_args()
+
+    variants = {
+        "native (C++ loop, batch 1)": lambda s: run_native(args.sims, 1, s),
+        "native (C++ loop, batch 256)": lambda s: run_native(args.sims, 256, s),
+        "Python API, batch 1": lambda s: run_api(args.sims, 1, s),
+        "Python API, batch 256": lambda s: run_api(args.sims, 256, s),
+        "pure-Python oracle, batch 1": lambda s: run_reference(args.reference_sims, s),
+    }
+    results = {}
+    for name, fn in variants.items():
+        repeats = 1 if "oracle" in name else args.repeats
+        results[name] = best_of([fn(args.seed + i) for i in range(repeats)])
+
+    native = results["native (C++ loop, batch 1)"]
+    native_rate = native["sims"] / native["cpu_s"]
+    print(f"{'variant':32} {'sims':>8} {'nodes':>9} {'cpu s':>7} {'sims/cpu-s':>12} {'sims/wall-s':>12} {'vs native':>9}")
+    for name, r in results.items():
+        rate = r["sims"] / r["cpu_s"]
+        print(f"{name:32} {r['sims']:8d} {r['nodes']:9d} {r['cpu_s']:7.3f} {rate:12,.0f} "
+              f"{r['sims'] / r['wall_s']:12,.0f} {rate / native_rate:9.3f}")
+
+    rate = {name: r["sims"] / r["cpu_s"] for name, r in results.items()}
+    numbers = {
+        "native_sims_per_s": rate["native (C++ loop, batch 1)"],
+        "native_batch256_sims_per_s": rate["native (C++ loop, batch 256)"],
+        "api_batch1_sims_per_s": rate["Python API, batch 1"],
+        "api_batch256_sims_per_s": rate["Python API, batch 256"],
+        "reference_sims_per_s": rate["pure-Python oracle, batch 1"],
+        "bytes_per_node": mcts.Tree.bytes_per_node(),
+        "nodes": {name: r["nodes"] for name, r in results.items()},
+        "clock": "thread CPU time",
+    }
+    floors = [
+        ("native / reference >= 100", numbers["native_sims_per_s"] / numbers["reference_sims_per_s"], 100),
+        ("api batch-256 / native >= 0.5", numbers["api_batch256_sims_per_s"] / numbers["native_sims_per_s"], 0.5),
+        ("native >= 1,000,000 sims/s", numbers["native_sims_per_s"], 1e6),
+    ]
+    print(f"\nbytes per node: {numbers['bytes_per_node']} (floor <= 48: "
+          f"{'met' if numbers['bytes_per_node'] <= 48 else 'MISSED'})")
+    for label, value, floor in floors:
+        print(f"{label:32} {value:14,.2f}  {'met' if value >= floor else 'MISSED'}")
+    numbers["floors_met"] = {label: value >= floor for label, value, floor in floors}
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(numbers, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,113 @@
+"""Seeded training text for the bundled models, made by the countdown task's own solver.
+
+Every example is ``format_prompt(puzzle) + steps`` (the EOS token is appended by the trainer).
+Puzzles come from the ``"train"`` side of :func:`mcts.tasks.countdown_solver.puzzle_split` only,
+so held-out Game-of-24 puzzles measure generalisation. Three kinds of responses:
+
+- ``solution``: a random correct solution (the expert's and the policy's data);
+- ``noisy``: a mix of correct solutions, walks of random valid steps (wasted steps that miss the
+  target) and solutions with one wrong-arithmetic step;
+- ``walk``: random valid steps only, ignoring the target (the format-only model's data).
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from collections.abc import Iterator
+from typing import Literal
+
+from mcts.tasks.countdown import Puzzle, format_prompt, format_step
+from mcts.tasks.countdown_solver import after_move, generate_puzzles, is_solvable, legal_moves, puzzle_split, solve
+
+DataKind = Literal["solution", "noisy", "walk"]
+DATA_KINDS: tuple[str, ...] = ("solution", "noisy", "walk")
+
+# Shares of each response type in the noisy data (the rest are correct solutions).
+NOISY_WALK_SHARE = 0.35
+NOISY_WRONG_ARITHMETIC_SHARE = 0.25
+# Share of Game-of-24 puzzles in every mix; the rest have other targets and 3 or 4 numbers.
+GAME24_SHARE = 0.5
+
+
+def game24_training_puzzles() -> list[Puzzle]:
+    """Every solvable Game-of-24 number set (four numbers in 1..13) on the training side of the split."""
+    sets = itertools.combinations_with_replacement(range(1, 14), 4)
+    keep = [s for s in sets if puzzle_split(s, 24) == "train" and is_solvable(s, 24)]
+    return [Puzzle(f"g24-train-{i:04d}", numbers, 24) for i, numbers in enumerate(keep)]
+
+
+def other_training_puzzles(seed: int) -> list[Puzzle]:
+    """Seeded puzzles with targets 1..100 and 3 or 4 numbers in 1..13 (training side only)."""
+    return [
+        *generate_puzzles(3000, seed, count=4, target=(1, 100), split="train"),
+        *generate_puzzles(1500, seed + 1, count=3, target=(1, 60), split="train"),
+    ]
+
+
+def random_walk(numbers: tuple[int, ...], rng: random.Random) -> list[str]:
+    """Random valid steps until one number is left (consumes ``rng``)."""
+    steps: list[str] = []
+    available = numbers
+    while len(available) > 1:
+        move = rng.choice(legal_moves(available))
+        steps.append(format_step(*move, available))
+        available = after_move(available, move)
+    return steps
+
+
+def wrong_arithmetic(numbers: tuple[int, ...], target: int, rng: random.Random) -> list[str]:
+    """A solution whose step at a random position claims a result off by 1..3, then random valid steps."""
+    steps = solve(numbers, target, rng) or []
+    cut = rng.randrange(len(steps))
+    available = numbers
+    for line in steps[:cut]:
+        available = _remaining_of(line)
+    move = rng.choice(legal_moves(available))
+    true_value = after_move(available, move)[-1]
+    wrong_value = true_value + rng.choice([-3, -2, -1, 1, 2, 3])
+    if wrong_value < 0:
+        wrong_value = true_value + 1
+    rest = list(after_move(available, move)[:-1])
+    left, op, right = move
+    line = f"{left}{op}{right}={wrong_value} (left: {' '.join(map(str, (*rest, wrong_value)))})\n"
+    return [*steps[:cut], line, *random_walk((*rest, wrong_value), rng)]
+
+
+def _remaining_of(line: str) -> tuple[int, ...]:
+    inside = line[line.index("(left:") + len("(left:") : line.rindex(")")]
+    return tuple(int(n) for n in inside.split())
+
+
+def response(kind: DataKind, puzzle: Puzzle, rng: random.Random) -> list[str]:
+    """The step lines of one training response of ``kind`` for ``puzzle`` (consumes ``rng``)."""
+    if kind == "walk":
+        return random_walk(puzzle.numbers, rng)
+    if kind == "noisy":
+        roll = rng.random()
+        if roll < NOISY_WALK_SHARE:
+            return random_walk(puzzle.numbers, rng)
+        if roll < NOISY_WALK_SHARE + NOISY_WRONG_ARITHMETIC_SHARE:
+            return wrong_arithmetic(puzzle.numbers, puzzle.target, rng)
+    steps = solve(puzzle.numbers, puzzle.target, rng)
+    assert steps is not None, f"training puzzle {puzzle} has no solution"
+    return steps
+
+
+def example_stream(kind: DataKind, seed: int) -> Iterator[str]:
+    """An endless seeded stream of training texts (prompt + response, no EOS).
+
+    Each text draws a puzzle (Game of 24 with probability ``GAME24_SHARE``), shuffles the order of
+    its numbers, and writes a response of ``kind``. Same seed, same stream.
+    """
+    if kind not in DATA_KINDS:
+        raise ValueError(f"unknown data kind {kind!r}; choose one of {', '.join(DATA_KINDS)}")
+    rng = random.Random(seed)
+    game24, others = game24_training_puzzles(), other_training_puzzles(seed)
+    while True:
+        pool = game24 if rng.random() < GAME24_SHARE else others
+        base = rng.choice(pool)
+        numbers = list(base.numbers)
+        rng.shuffle(numbers)
+        puzzle = Puzzle(base.id, tuple(numbers), base.target)
+        yield format_prompt(puzzle) + "".join(response(kind, puzzle, rng))

@@ -1,0 +1,49 @@
+"""What each bundled model is trained on, and how long: one :class:`Recipe` per model.
+
+Sizes are GPT-2 blocks of width 128 with two heads (head dimension 64: vLLM's CPU attention
+kernels support only some head sizes). Skill differs by data and by training length.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from teachers.training.data import DATA_KINDS
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """``steps`` optimizer steps of ``batch_size`` texts from ``data`` (see ``teachers.training.data``)."""
+
+    name: str
+    data: str
+    n_layer: int
+    steps: int
+    batch_size: int = 64
+    learning_rate: float = 3e-3
+    seed: int = 0
+    n_embd: int = 128
+    n_head: int = 2
+
+    def __post_init__(self) -> None:
+        if self.data not in DATA_KINDS:
+            raise ValueError(f"recipe {self.name!r}: data must be one of {DATA_KINDS}, got {self.data!r}")
+        if self.n_embd % self.n_head or self.n_embd // self.n_head != 64:
+            raise ValueError(f"recipe {self.name!r}: head dimension must be 64 for vLLM CPU kernels")
+        if self.steps < 1 or self.batch_size < 1:
+            raise ValueError(f"recipe {self.name!r}: steps and batch_size must be >= 1")
+
+
+RECIPES: tuple[Recipe, ...] = (
+    Recipe("countdown-expert", data="solution", n_layer=3, steps=1200, seed=1),
+    Recipe("countdown-noisy", data="noisy", n_layer=2, steps=500, seed=2),
+    Recipe("countdown-format", data="walk", n_layer=1, steps=200, seed=3),
+    Recipe("countdown-policy", data="solution", n_layer=2, steps=150, seed=4),
+)
+
+
+def recipe(name: str) -> Recipe:
+    for candidate in RECIPES:
+        if candidate.name == name:
+            return candidate
+    raise KeyError(f"no recipe named {name!r}; known: {', '.join(r.name for r in RECIPES)}")

@@ -1,0 +1,127 @@
+"""Train one bundled model from scratch and write it as a standard Hugging Face directory.
+
+Reproducible: the data stream, the initial weights and the batches all come from the recipe's
+seed (``torch.use_deterministic_algorithms``; same machine and thread count, same weights).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from teachers.training.data import example_stream
+from teachers.training.recipes import Recipe
+from teachers.training.tokenizer import MODEL_MAX_LENGTH, build_tokenizer, save_tokenizer
+
+IGNORE_INDEX = -100  # label for prompt and padding positions: no loss there
+WARMUP_SHARE = 0.05
+FINAL_LR_SHARE = 0.1
+
+
+def build_model(recipe: Recipe, tokenizer):
+    """A freshly initialised ``GPT2LMHeadModel`` (no dropout: the data stream never repeats exactly)."""
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    config = GPT2Config(
+        vocab_size=len(tokenizer),
+        n_positions=MODEL_MAX_LENGTH,
+        n_embd=recipe.n_embd,
+        n_layer=recipe.n_layer,
+        n_head=recipe.n_head,
+        resid_pdrop=0.0,
+        embd_pdrop=0.0,
+        attn_pdrop=0.0,
+        bos_token_id=tokenizer.eos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    return GPT2LMHeadModel(config)
+
+
+def batches(recipe: Recipe, tokenizer) -> Iterator[tuple["torch.Tensor", "torch.Tensor", "torch.Tensor"]]:
+    """Endless ``(input_ids, attention_mask, labels)`` batches, each ``[batch_size, longest]`` int64.
+
+    Right-padded; labels are ``IGNORE_INDEX`` on the prompt (its two lines) and on padding, so the
+    loss is on the response and the final EOS only.
+    """
+    import torch
+
+    stream = example_stream(recipe.data, recipe.seed)
+    while True:
+        rows: list[tuple[list[int], int]] = []
+        for _ in range(recipe.batch_size):
+            text = next(stream)
+            prompt_end = text.index("\n", text.index("\n") + 1) + 1
+            prompt_ids = tokenizer.encode(text[:prompt_end])
+            response_ids = tokenizer.encode(text[prompt_end:]) + [tokenizer.eos_token_id]
+            rows.append((prompt_ids + response_ids, len(prompt_ids)))
+        width = max(len(ids) for ids, _ in rows)
+        input_ids = torch.full((len(rows), width), tokenizer.pad_token_id, dtype=torch.long)
+        labels = torch.full((len(rows), width), IGNORE_INDEX, dtype=torch.long)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for i, (ids, prompt_len) in enumerate(rows):
+            input_ids[i, : len(ids)] = torch.tensor(ids)
+            labels[i, prompt_len : len(ids)] = torch.tensor(ids[prompt_len:])
+            mask[i, : len(ids)] = 1
+        yield input_ids, mask, labels
+
+
+def learning_rate(recipe: Recipe, step: int) -> float:
+    """Linear warm-up, then cosine decay to ``FINAL_LR_SHARE`` of the peak."""
+    warmup = max(1, int(WARMUP_SHARE * recipe.steps))
+    if step < warmup:
+        return recipe.learning_rate * (step + 1) / warmup
+    progress = (step - warmup) / max(1, recipe.steps - warmup)
+    cosine = 0.5 * (1 + math.cos(math.pi * progress))
+    return recipe.learning_rate * (FINAL_LR_SHARE + (1 - FINAL_LR_SHARE) * cosine)
+
+
+def train(recipe: Recipe, out_dir: Path, log: Callable[[str], None] = print) -> dict[str, float]:
+    """Train ``recipe`` and write ``out_dir`` (config.json, model.safetensors, tokenizer files).
+
+    Returns ``{"final_loss", "seconds", "parameters"}``; also written to ``out_dir/training.json``.
+    """
+    import torch
+
+    torch.manual_seed(recipe.seed)
+    torch.use_deterministic_algorithms(True)
+    tokenizer = build_tokenizer()
+    model = build_model(recipe, tokenizer)
+    model.train()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=recipe.learning_rate, betas=(0.9, 0.98), weight_decay=0.01)
+    start, recent = time.monotonic(), []
+    data = batches(recipe, tokenizer)
+    for step in range(recipe.steps):
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate(recipe, step)
+        input_ids, mask, labels = next(data)
+        loss = model(input_ids=input_ids, attention_mask=mask, labels=labels).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        recent = (recent + [loss.item()])[-50:]
+        if (step + 1) % 50 == 0 or step + 1 == recipe.steps:
+            log(f"{recipe.name}: step {step + 1}/{recipe.steps} loss {sum(recent) / len(recent):.4f} "
+                f"({time.monotonic() - start:.0f} s)")
+    summary = {
+        "final_loss": sum(recent) / len(recent),
+        "seconds": time.monotonic() - start,
+        "parameters": sum(p.numel() for p in model.parameters()),
+    }
+    save(model, tokenizer, recipe, summary, out_dir)
+    return summary
+
+
+def save(model, tokenizer, recipe: Recipe, summary: dict[str, float], out_dir: Path) -> None:
+    from dataclasses import asdict
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model.eval()
+    model.save_pretrained(str(out_dir))
+    save_tokenizer(tokenizer, out_dir)
+    provenance = {"recipe": asdict(recipe), **{k: round(v, 4) for k, v in summary.items()}}
+    (out_dir / "training.json").write_text(json.dumps(provenance, indent=2, sort_keys=True) + "\n")
