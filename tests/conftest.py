@@ -25,16 +25,11 @@ def require_vllm() -> None:
 
 
 @pytest.fixture(scope="session")
-def teacher_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def teacher_model_dir() -> Path:
     """Directory of the bundled model the teacher tests use."""
     from teachers.bundled import bundled_model_path
 
-    try:  # TEMPORARY until the bundled models land
-        return Path(bundled_model_path(TEACHER_TEST_MODEL))
-    except KeyError:
-        from tiny_gpt2 import build_tiny_gpt2
-
-        return build_tiny_gpt2(tmp_path_factory.mktemp("tiny") / "tiny-teacher")
+    return Path(bundled_model_path(TEACHER_TEST_MODEL))
 
 
 @pytest.fixture(scope="session")

@@ -221,15 +221,15 @@ def test_length_penalty_is_free_then_linear_then_capped():
 
 
 def test_bundled_countdown_model_prefers_a_real_solution_to_shuffled_text():
-    bundled = pytest.importorskip("teachers.bundled", reason="the bundled countdown models are not built yet")
     from mcts.tasks.countdown import Puzzle, format_prompt
     from mcts.tasks.countdown_solver import solve
+    from teachers.bundled import bundled_model_path
 
     puzzle = Puzzle("p", (4, 7, 8, 8), 24)
     steps = tuple(solve(puzzle.numbers, puzzle.target))
     rng = np.random.default_rng(0)
     shuffled = tuple("".join(rng.permutation(list(s[:-1]))) + "\n" for s in steps)
-    reward = PerplexityReward(CausalLMScorer(bundled.bundled_model_path("countdown-expert")))
+    reward = PerplexityReward(CausalLMScorer(bundled_model_path("countdown-expert")))
     real, scrambled = reward.perplexity(
         [ScoredText(format_prompt(puzzle), steps), ScoredText(format_prompt(puzzle), shuffled)]
     )

@@ -10,4 +10,5 @@ COMMAND_MODULES: tuple[str, ...] = (
     "mcts.commands.show",
     "mcts.commands.train",
     "mcts.commands.export_pairs",
+    "mcts.commands.teachers",
 )
