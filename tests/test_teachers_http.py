@@ -151,7 +151,7 @@ def test_the_api_key_comes_from_the_env_var_and_never_shows(vllm_server, caplog,
 @pytest.mark.vllm
 def test_a_tree_shaped_batch_hits_the_servers_prefix_cache(vllm_server):
     teacher = teacher_for(vllm_server)
-    node = PROMPT + "8-4=4 (left: 7 8 4)\n7-4=3 (left: 8 3)\n" * 2
+    node = PROMPT + "8-4=4 (left: 7 8 4)\n7-4=3 (left: 8 3)\n" * 5  # several 32-token KV blocks
     before = teacher.prefix_cache_counters()
     assert before is not None, "vLLM exposes its prefix-cache counters on /metrics"
     teacher.generate([GenerationRequest(node, max_tokens=4, seed=0)])  # the node itself, as when it was expanded

@@ -76,7 +76,7 @@ def test_prompt_token_ids_and_agenerate(vllm_teacher):
 
 
 def test_tree_shaped_batch_hits_the_prefix_cache(vllm_teacher):
-    node = PROMPT + "8-4=4 (left: 7 8 4)\n7-4=3 (left: 8 3)\n" * 2  # a node a few 32-token blocks deep
+    node = PROMPT + "8-4=4 (left: 7 8 4)\n7-4=3 (left: 8 3)\n" * 5  # a node a few 32-token blocks deep
     tokenizer = vllm_teacher.llm.get_tokenizer()
     assert len(tokenizer(node).input_ids) >= 96, "the shared prefix must span several KV blocks"
 
