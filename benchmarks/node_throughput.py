@@ -82,7 +82,7 @@ def best_of(runs: list[dict]) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sims", type=int, default=25_000, help="simulations per tree (x8 nodes)")
-    parser.add_argument("--reference-sims", type=int, default=12_500)
+    parser.add_argument("--reference-sims", type=int, help="oracle simulations (default: --sims, the same workload)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, help="write the numbers here")
@@ -93,7 +93,7 @@ def main() -> int:
         "native (C++ loop, batch 256)": lambda s: run_native(args.sims, 256, s),
         "Python API, batch 1": lambda s: run_api(args.sims, 1, s),
         "Python API, batch 256": lambda s: run_api(args.sims, 256, s),
-        "pure-Python oracle, batch 1": lambda s: run_reference(args.reference_sims, s),
+        "pure-Python oracle, batch 1": lambda s: run_reference(args.reference_sims or args.sims, s),
     }
     results = {}
     for name, fn in variants.items():

@@ -224,6 +224,10 @@ void bind_tree(py::module_& m) {
              auto qs = locked(t, [](mcts::Tree& tree) { return std::make_pair(tree.q_min, tree.q_max); });
              return py::make_tuple(qs.first, qs.second);
            })
+      .def("include_q_range",
+           [](PyTree& t, double low, double high) {
+             locked(t, [&](mcts::Tree& tree) { tree.include_q_range(low, high); });
+           })
       .def("normalized_q",
            [](PyTree& t, double q) { return locked(t, [&](mcts::Tree& tree) { return tree.normalized_q(q); }); })
       .def("memory_bytes",

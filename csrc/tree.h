@@ -114,6 +114,10 @@ class Tree {
   // --- tree_read.cpp ---
   // (q - min) / (max - min) over all returns seen; 0.5 before there is any spread.
   double normalized_q(double q) const { return q_max > q_min ? (q - q_min) / (q_max - q_min) : 0.5; }
+  // Widens [q_min, q_max] to cover [low, high]: a task that knows its return range (0..1 for a
+  // verifier) normalises Q against it from the first backup on (MuZero's MinMaxStats with known
+  // bounds), instead of scoring every child 0.5 until returns differ.
+  void include_q_range(double low, double high);
   void path(NodeId id, std::vector<NodeId>& out) const;       // root..id
   void children(NodeId id, std::vector<NodeId>& out) const;   // ascending ids
   int32_t num_children(NodeId id) const;

@@ -18,6 +18,14 @@ bool fits_float32(double x) {
 
 }  // namespace
 
+void Tree::include_q_range(double low, double high) {
+  if (!(std::isfinite(low) && std::isfinite(high) && low <= high))
+    throw std::invalid_argument("include_q_range: need finite low <= high, got " + std::to_string(low) +
+                                ", " + std::to_string(high));
+  if (low < q_min) q_min = low;
+  if (high > q_max) q_max = high;
+}
+
 NodeId Tree::expand(const int32_t* parents, const double* priors, const int32_t* teachers,
                     const double* rewards, const uint8_t* terminal, const std::string& texts,
                     const uint32_t* text_lengths, int64_t n) {

@@ -390,6 +390,12 @@ class Tree:
         low, high = self._native.q_bounds()
         return float(low), float(high)
 
+    def include_q_range(self, low: float, high: float) -> None:
+        """Widen ``q_bounds`` to cover ``[low, high]``, a task's known return range (e.g. 0..1 for a
+        verifier), so Q is normalised against it from the first backup (MuZero's MinMaxStats with
+        known bounds). Saved with the tree. ``ValueError`` unless finite and ``low <= high``."""
+        self._native.include_q_range(float(low), float(high))
+
     def normalized_q(self, q: float) -> float:
         """``q`` scaled by ``q_bounds`` to [0, 1] (0.5 while the bounds are equal or empty)."""
         return float(self._native.normalized_q(float(q)))

@@ -51,6 +51,9 @@ class ReferenceTree:
     def __len__(self) -> int:
         return len(self.nodes)
 
+    def include_q_range(self, low: float, high: float) -> None:
+        self.q_min, self.q_max = min(self.q_min, low), max(self.q_max, high)
+
     def normalized_q(self, q: float) -> float:
         return (q - self.q_min) / (self.q_max - self.q_min) if self.q_max > self.q_min else 0.5
 

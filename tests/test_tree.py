@@ -46,6 +46,24 @@ def test_backup_adds_discounted_returns_along_the_path():
     assert tree.node(grandchild).terminal
 
 
+def test_a_known_return_range_normalises_q_from_the_first_backup():
+    tree = mcts.Tree(widen_c=None)
+    tree.include_q_range(0.0, 1.0)
+    assert tree.q_bounds() == (0.0, 1.0)
+    tree.select(1)
+    failed, _unvisited = tree.expand([ROOT, ROOT], [0.5, 0.5], [0, 0], [0.0, 0.0], [True, False], ["x", "y"])
+    tree.backup([ROOT], [0.0])
+    tree.select(1)  # the failed terminal child (oldest wins the tie)
+    tree.backup([failed], [0.0])
+    assert tree.normalized_q(tree.node(failed).q) == 0.0  # not 0.5: a failure scores as one
+    tree.backup(tree.select(1).leaves, [2.0])  # returns beyond the range widen it
+    assert tree.q_bounds() == (0.0, 2.0)
+    with pytest.raises(ValueError, match="low <= high"):
+        tree.include_q_range(1.0, 0.0)
+    with pytest.raises(ValueError, match="finite"):
+        tree.include_q_range(float("nan"), 1.0)
+
+
 def test_one_select_picks_k_distinct_leaves_with_virtual_loss():
     tree = mcts.Tree(widen_c=None)
     tree.select(1)

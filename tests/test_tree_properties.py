@@ -50,7 +50,7 @@ def test_random_operations_match_the_oracle(config, data):
     pending: list[int] = []
     backups = 0
     for _ in range(data.draw(st.integers(5, 40), label="steps")):
-        op = data.draw(st.sampled_from(["select", "expand", "expand", "backup", "cancel", "saturate", "reroot"]))
+        op = data.draw(st.sampled_from(["select", "expand", "expand", "backup", "cancel", "saturate", "reroot", "q_range"]))
         if op == "select":
             k = data.draw(st.integers(0, 6), label="k")
             sel = tree.select(k)
@@ -87,6 +87,11 @@ def test_random_operations_match_the_oracle(config, data):
             nodes = data.draw(st.lists(st.integers(0, len(ref) - 1), max_size=2), label="saturate")
             tree.mark_saturated(nodes)
             ref.mark_saturated(nodes)
+        elif op == "q_range":
+            low = data.draw(small_floats, label="low")
+            high = data.draw(st.floats(low, 5.0, allow_nan=False), label="high")
+            tree.include_q_range(low, high)
+            ref.include_q_range(low, high)
         elif op == "reroot" and not pending and data.draw(st.booleans(), label="do_reroot"):
             new_root = data.draw(st.integers(0, len(ref) - 1), label="new_root")
             assert tree.reroot(new_root).tolist() == ref.reroot(new_root)

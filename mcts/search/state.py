@@ -70,6 +70,9 @@ def new_search_state(
         discount=s.discount,
         max_nodes=s.max_nodes,
     )
+    known_range = getattr(task, "return_range", None)
+    if known_range is not None:
+        tree.include_q_range(*known_range)
     return SearchState(
         task=task,
         tree=tree,

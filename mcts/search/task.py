@@ -27,6 +27,10 @@ class SearchTask(Protocol):
 
     ``outcomes`` is batched: it receives many step sequences (each the whole path so far, root to the
     new node) and returns one ``StepOutcome`` each. It must accept any text (model output is untrusted).
+
+    A task may also carry ``return_range = (low, high)``, the range its path returns are known to lie
+    in (0..1 for a pass/fail verifier); the tree then normalises Q against it from the first backup,
+    so a failed path scores as a failure rather than as "no spread yet" (see ``Tree.include_q_range``).
     """
 
     id: str

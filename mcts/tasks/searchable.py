@@ -25,6 +25,7 @@ class CountdownTask:
     """A countdown puzzle under search: reward 1 for a path that reaches the target, else 0."""
 
     reference = None
+    return_range = (0.0, 1.0)
 
     def __init__(self, puzzle: Puzzle):
         self.puzzle = puzzle
