@@ -31,6 +31,12 @@ from transformers import (  # noqa: E402
 )
 
 
+# Sampling seeds torch's process-wide generator, so two HF teachers generating at once (the search
+# asks all teachers concurrently, each in a worker thread) would draw from each other's seeds: one
+# lock for every HF teacher keeps each seeded call reproducible.
+_GLOBAL_RNG_LOCK = threading.Lock()
+
+
 def _mix_seeds(*parts: object) -> int:
     """A stable 63-bit seed from any tuple of ints/None (Python's ``hash`` varies per process)."""
     digest = hashlib.blake2b(repr(parts).encode(), digest_size=8).digest()
@@ -167,7 +173,7 @@ class HFTeacher:
         if seed is None:
             seed = _mix_seeds(self.seed, next(self._calls))
         devices = [self.device] if self.device == "cuda" else []
-        with torch.random.fork_rng(devices=devices), torch.inference_mode():
+        with _GLOBAL_RNG_LOCK, torch.random.fork_rng(devices=devices), torch.inference_mode():
             torch.manual_seed(seed)
             out = self.model.generate(
                 input_ids=input_ids.to(self.device),

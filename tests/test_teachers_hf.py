@@ -143,3 +143,23 @@ def test_missing_model_is_a_clear_error(tmp_path):
 
     with pytest.raises(OSError, match="could not load Hugging Face model"):
         load_teacher(f"hf:{tmp_path / 'no-such-model'}")
+
+
+def test_two_teachers_sampling_at_once_stay_reproducible(teacher_model_dir):
+    """The search asks all teachers concurrently (one worker thread each); torch's generator is
+    process-wide, so each seeded call must still see only its own seed."""
+    from teachers import load_teacher
+
+    other = load_teacher(f"hf:{teacher_model_dir}", name="other", device="cpu", dtype="float32")
+    one = load_teacher(f"hf:{teacher_model_dir}", name="one", device="cpu", dtype="float32")
+    requests = [GenerationRequest("Numbers: 3 5 9 11\nTarget: 24\n", n=4, max_tokens=24, temperature=1.0, seed=s) for s in (1, 2)]
+    alone = [[p.text for p in ps] for ps in one.generate(requests)]
+
+    async def together():
+        for _ in range(3):
+            replies = await asyncio.gather(one.agenerate(requests), other.agenerate(requests[::-1]))
+            assert [[p.text for p in ps] for ps in replies[0]] == alone
+
+    asyncio.run(together())
+    one.close()
+    other.close()

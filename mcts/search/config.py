@@ -60,7 +60,10 @@ class WeightsConfig:
 
     dynamic: bool = True
     ema_rate: float = 0.1
-    temperature: float = 0.25
+    # Scores are success rates of credited paths, small on hard tasks (a few %): at 0.1 a 10-point
+    # gap is an e-fold preference. 0.25 left the bundled teachers near 1/N on a dev puzzle set
+    # (seed 7, not the benchmark's); see benchmarks/RESULTS.md.
+    temperature: float = 0.1
     floor: float = 0.05
     epsilon: float = 0.05
     max_weight: float = 0.8

@@ -138,7 +138,9 @@ def add_chain(state: SearchState, parent: int, teacher_id: int, text: str, ended
             if state.is_terminal(node):
                 break
             continue
-        cand = Candidate(text=step, prior=1.0, teachers=[name], teacher_ids=[teacher_id], tokens=0, ended=ended and last)
+        cand = Candidate(
+            text=step, prior=1.0, teachers=[name], teacher_ids=[teacher_id], tokens=0, ended=ended and last, from_rollout=True
+        )
         (node,) = add_children(state, [node], [[cand]])
         node = int(node)
         rewards.append(state.tree.node(node).reward)

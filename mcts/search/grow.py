@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from mcts.search.merge import Candidate
+from mcts.tree import NO_TEACHER
 from mcts.search.task import StepOutcome
 from mcts.types import ScoredText
 
@@ -45,6 +46,8 @@ def add_children(state: SearchState, leaves: Sequence[int], candidates: Sequence
         state.notes.add(
             int(child), teachers=c.teachers, tokens=c.tokens, components=dict(o.components), judge=j, task_reward=o.reward
         )
+        if c.from_rollout:
+            state.rollout_nodes.add(int(child))
         if o.solved:
             state.solved_nodes.append(int(child))
     credit_finished(state, [(int(ch), o.solved) for ch, o in zip(children, outcomes) if o.terminal])
@@ -78,10 +81,19 @@ def judge_shifts(state: SearchState, paths: Sequence[Sequence[str]]) -> list[int
 
 
 def credit_finished(state: SearchState, finished: Sequence[tuple[int, bool]]) -> None:
-    """Credit every teacher on each finished path: 1 if solved else 0, earlier steps discounted (SPEC item 3)."""
+    """Credit the teachers that proposed the steps of each finished path: 1 if solved else 0, earlier
+    steps discounted by ``gamma`` (SPEC item 3).
+
+    Only steps drawn from the weights are credited; a rollout's steps are skipped (``NO_TEACHER``).
+    The rollout teacher is the current favourite, not a draw: crediting it would make the favourite
+    absorb every failed evaluation and hand the lead to whoever rolled out least (the weights then
+    oscillate instead of ranking the teachers by skill).
+    """
     if not state.config.weights.dynamic:
         return
     for node, solved in finished:
-        teachers = state.tree.teachers(node)[1:]  # the root has no teacher
-        if len(teachers):
+        path = state.tree.path(node)[1:]  # the root has no teacher
+        teachers = state.tree.teachers(node)[1:].copy()
+        teachers[np.isin(path, list(state.rollout_nodes))] = NO_TEACHER
+        if (teachers != NO_TEACHER).any():
             state.weights.credit_path(teachers, 1.0 if solved else 0.0)

@@ -30,6 +30,7 @@ class Candidate:
     teacher_ids: list[int]
     tokens: int
     ended: bool  # a teacher stopped at end-of-sequence rather than at the step delimiter
+    from_rollout: bool = False  # a rollout's step: evaluation, not a draw from the weights (never credited)
 
 
 def step_key(text: str) -> str:

@@ -35,6 +35,7 @@ class SearchState:
     benched: set[int] = field(default_factory=set)
     pool: dict[int, list[Candidate]] = field(default_factory=dict)  # held back by progressive widening
     solved_nodes: list[int] = field(default_factory=list)
+    rollout_nodes: set[int] = field(default_factory=set)  # added by rollouts: never credited to a teacher
     rng: np.random.Generator = field(default_factory=lambda: np.random.default_rng(0))
 
     def is_terminal(self, node: int) -> bool:
