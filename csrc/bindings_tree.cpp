@@ -134,6 +134,12 @@ void bind_tree(py::module_& m) {
       .def("cancel", [](PyTree& t, InArray<int32_t> leaves) {
         locked(t, [&](mcts::Tree& tree) { tree.cancel(leaves.data(), leaves.size()); });
       })
+      .def("descend", [](PyTree& t, InArray<int32_t> leaves, InArray<int32_t> children) {
+        if (leaves.size() != children.size())
+          throw std::invalid_argument("descend: " + std::to_string(leaves.size()) + " leaves but " +
+                                      std::to_string(children.size()) + " children");
+        locked(t, [&](mcts::Tree& tree) { tree.descend(leaves.data(), children.data(), leaves.size()); });
+      })
       .def("mark_saturated", [](PyTree& t, InArray<int32_t> nodes) {
         locked(t, [&](mcts::Tree& tree) { tree.mark_saturated(nodes.data(), nodes.size()); });
       })

@@ -110,6 +110,10 @@ class Tree {
   void backup(const int32_t* leaves, const double* values, int64_t n);
   // Removes the virtual loss of pending leaves without changing any statistic.
   void cancel(const int32_t* leaves, int64_t n);
+  // Moves each pending selection one step down, from leaves[i] to children[i] (a child of it that
+  // is not pending), so that backup() from the child also counts the visit and the value there:
+  // the search expands a leaf, evaluates one new child, and backs up through that child.
+  void descend(const int32_t* leaves, const int32_t* children, int64_t n);
 
   // --- tree_read.cpp ---
   // (q - min) / (max - min) over all returns seen; 0.5 before there is any spread.

@@ -162,6 +162,24 @@ void Tree::backup(const int32_t* leaves, const double* values, int64_t n) {
   }
 }
 
+void Tree::descend(const int32_t* leaves, const int32_t* children, int64_t n) {
+  if (n < 0) throw std::invalid_argument("descend: negative leaf count");
+  check_pending_leaves(leaves, n, "descend");
+  for (int64_t i = 0; i < n; ++i) {
+    check_id(children[i], "descend");
+    if (parent[children[i]] != leaves[i])
+      throw std::invalid_argument("descend: node " + std::to_string(children[i]) + " is not a child of leaf " +
+                                  std::to_string(leaves[i]));
+    if (flags[children[i]] & kFlagPending)
+      throw std::invalid_argument("descend: child " + std::to_string(children[i]) + " is already pending");
+  }
+  for (int64_t i = 0; i < n; ++i) {
+    flags[leaves[i]] &= static_cast<uint8_t>(~kFlagPending);
+    flags[children[i]] |= kFlagPending;
+    in_flight[children[i]] += 1;
+  }
+}
+
 void Tree::cancel(const int32_t* leaves, int64_t n) {
   if (n < 0) throw std::invalid_argument("cancel: negative leaf count");
   check_pending_leaves(leaves, n, "cancel");

@@ -289,6 +289,14 @@ class Tree:
         """Removes the virtual loss of pending leaves without touching any statistic."""
         self._native.cancel(_as_ids(leaves, "leaves"))
 
+    def descend(self, leaves: Sequence[int] | IntArray, children: Sequence[int] | IntArray) -> None:
+        """Moves pending selections one step down: ``leaves[i]`` -> ``children[i]`` (its child, not pending).
+
+        The search expands a selected leaf, evaluates one new child and backs up from that child,
+        so the child's own visit count and Q record the evaluation (standard MCTS expansion).
+        """
+        self._native.descend(_as_ids(leaves, "leaves"), _as_ids(children, "children"))
+
     def mark_saturated(self, nodes: Sequence[int] | IntArray) -> None:
         """No more children can be had for these nodes: progressive widening stops there.
 

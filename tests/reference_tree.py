@@ -205,6 +205,17 @@ class ReferenceTree:
                 g = self.nodes[node.parent].reward + self.discount * g
                 node_id = node.parent
 
+    def descend(self, leaves, children) -> None:
+        self._check_pending(leaves)
+        for leaf, child in zip(leaves, children):
+            self._check_id(child)
+            if self.nodes[child].parent != leaf or self.nodes[child].pending:
+                raise ValueError(f"node {child} is not a non-pending child of {leaf}")
+        for leaf, child in zip(leaves, children):
+            self.nodes[leaf].pending = False
+            self.nodes[child].pending = True
+            self.nodes[child].in_flight += 1
+
     def cancel(self, leaves) -> None:
         self._check_pending(leaves)
         for leaf in leaves:

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from countdown_fakes import BrokenTeacher, OracleTeacher
 
+from mcts.run.config import RunConfig
 from mcts.run.runner import make_weights
 from mcts.search.config import Budget, ExpansionConfig, SearchConfig, WeightsConfig
 from mcts.search.engine import search
@@ -93,7 +94,8 @@ def test_static_weights_stay_uniform():
 
 def test_a_failing_teacher_is_benched_and_the_search_goes_on(caplog):
     teachers = [BrokenTeacher("down", 1.0), OracleTeacher("up", 1.0)]
-    state, result = run_one(puzzles(1)[0], teachers, config())
+    both_asked = dataclasses.replace(config(), expansion=ExpansionConfig(teachers_per_leaf=2))
+    state, result = run_one(puzzles(1)[0], teachers, both_asked)
     assert 0 in state.benched
     assert result.solved
     assert "benched" in caplog.text
@@ -127,3 +129,24 @@ def test_expansion_config_rejects_nonsense():
         ExpansionConfig(batch_leaves=0)
     with pytest.raises(ValueError, match="at least one"):
         Budget(simulations=None)
+
+
+def test_values_are_backed_up_through_the_evaluated_child():
+    state, _ = run_one(puzzles(1, seed=5)[0], [OracleTeacher("a", 0.5)], dataclasses.replace(config(simulations=12), stop_on_solve=False))
+    root, kids = state.tree.node(0), state.tree.children(0)
+    assert root.visits >= 12 and int(kids.visits.sum()) == root.visits  # every simulation went through a child
+
+
+def test_rollout_steps_are_not_credited_to_the_rollout_teacher():
+    from mcts.search.grow import credit_finished
+
+    teachers = [OracleTeacher("proposer", 1.0), OracleTeacher("roller", 1.0)]
+    cfg = config()
+    state = new_search_state(puzzles(1)[0], teachers, make_weights(RunConfig(search=cfg), ["proposer", "roller"]), cfg)
+    state.tree.select(1)
+    (step,) = state.tree.expand([0], [1.0], [0], [0.0], [False], ["a\n"])
+    (rolled,) = state.tree.expand([step], [1.0], [1], [1.0], [True], ["b\n"])
+    state.rollout_nodes.add(int(rolled))
+    credit_finished(state, [(int(rolled), True)])
+    scores = state.weights.scores()
+    assert scores[0] > 0 and scores[1] == 0

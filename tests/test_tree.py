@@ -64,6 +64,26 @@ def test_a_known_return_range_normalises_q_from_the_first_backup():
         tree.include_q_range(float("nan"), 1.0)
 
 
+def test_descend_moves_a_selection_to_the_evaluated_child():
+    tree = mcts.Tree(widen_c=None)
+    sel = tree.select(1)
+    a, b = tree.expand([ROOT, ROOT], [0.5, 0.5], [0, 1], [0.0, 1.0], [False, True], ["a", "b"])
+    tree.descend(sel.leaves, [b])
+    assert tree.pending_count() == 1 and tree.node(b).in_flight == 1
+    with pytest.raises(ValueError, match="not selected"):
+        tree.backup([ROOT], [0.0])
+    tree.backup([b], [0.0])  # G(b) = r(b) = 1 reaches both b and the root
+    assert (tree.node(b).visits, tree.node(b).value_sum) == (1, 1.0)
+    assert (tree.node(ROOT).visits, tree.node(ROOT).value_sum) == (1, 1.0)
+    assert tree.pending_count() == 0 and tree.node(b).in_flight == 0
+    (leaf,) = tree.select(1).leaves
+    assert leaf == a
+    with pytest.raises(ValueError, match="not a child"):
+        tree.descend([a], [b])
+    with pytest.raises(ValueError, match="leaves but"):
+        tree.descend([a], [])
+
+
 def test_one_select_picks_k_distinct_leaves_with_virtual_loss():
     tree = mcts.Tree(widen_c=None)
     tree.select(1)

@@ -50,7 +50,7 @@ def test_random_operations_match_the_oracle(config, data):
     pending: list[int] = []
     backups = 0
     for _ in range(data.draw(st.integers(5, 40), label="steps")):
-        op = data.draw(st.sampled_from(["select", "expand", "expand", "backup", "cancel", "saturate", "reroot", "q_range"]))
+        op = data.draw(st.sampled_from(["select", "expand", "expand", "backup", "cancel", "saturate", "reroot", "q_range", "descend"]))
         if op == "select":
             k = data.draw(st.integers(0, 6), label="k")
             sel = tree.select(k)
@@ -87,6 +87,14 @@ def test_random_operations_match_the_oracle(config, data):
             nodes = data.draw(st.lists(st.integers(0, len(ref) - 1), max_size=2), label="saturate")
             tree.mark_saturated(nodes)
             ref.mark_saturated(nodes)
+        elif op == "descend" and pending:
+            leaf = data.draw(st.sampled_from(pending), label="descend_leaf")
+            kids = [i for i, n in enumerate(ref.nodes) if n.parent == leaf and not n.pending]
+            if kids:
+                child = data.draw(st.sampled_from(kids), label="descend_child")
+                tree.descend([leaf], [child])
+                ref.descend([leaf], [child])
+                pending = [child if p == leaf else p for p in pending]
         elif op == "q_range":
             low = data.draw(small_floats, label="low")
             high = data.draw(st.floats(low, 5.0, allow_nan=False), label="high")

@@ -40,7 +40,7 @@ class RunConfig:
     data: str | None = None
     teachers: tuple[str, ...] = DEFAULT_TEACHERS
     out: str = "runs/latest"
-    num_tasks: int = 12
+    num_tasks: int = 64
     seed: int = 0
     min_free_mb: float = 200.0
     device: str = "cpu"

@@ -6,6 +6,7 @@ import csv
 import json
 from pathlib import Path
 
+from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree as RichTree
 
@@ -37,7 +38,8 @@ def tasks_table(run: RunDir, limit: int = 20) -> Table:
 
 
 def tree_view(run: RunDir, task_id: str, *, depth: int = 4, width: int = 4) -> RichTree:
-    """The most visited ``width`` children of each node, ``depth`` levels down."""
+    """The most visited ``width`` children of each node, ``depth`` levels down; children on a path to
+    a rewarded terminal come first, so a solution found by the last simulation still shows."""
     from mcts.tree_io import load_tree
 
     path = run.tree_path(task_id)
@@ -46,12 +48,14 @@ def tree_view(run: RunDir, task_id: str, *, depth: int = 4, width: int = 4) -> R
         raise FileNotFoundError(f"no tree for task {task_id!r} in {run.trees}; saved: {known[:10]}")
     tree, weights = load_tree(path)
     names = list(weights.names) if weights is not None else []
+    rewarded = {int(n) for p in tree.terminal_paths() if tree.node(int(p[-1])).reward > 0 for n in p}
 
     def label(node: int) -> str:
         v = tree.node(node)
         teacher = names[v.teacher] if 0 <= v.teacher < len(names) else "-"
         mark = " [green]✓[/green]" if v.terminal and v.reward > 0 else (" [red]✗[/red]" if v.terminal else "")
-        return f"{v.action.strip()!r}  N={v.visits} Q={v.q:.2f} P={v.prior:.2f} r={v.reward:.2f} [{teacher}]{mark}"
+        # Model output and teacher names are text, not rich markup.
+        return f"{escape(repr(v.action.strip()))}  N={v.visits} Q={v.q:.2f} P={v.prior:.2f} r={v.reward:.2f} {escape(f'[{teacher}]')}{mark}"
 
     root = RichTree(f"[bold]{task_id}[/bold]  N={tree.node(0).visits} nodes={len(tree)}")
 
@@ -59,7 +63,7 @@ def tree_view(run: RunDir, task_id: str, *, depth: int = 4, width: int = 4) -> R
         if level >= depth:
             return
         kids = tree.children(node)
-        order = sorted(range(len(kids.ids)), key=lambda i: -int(kids.visits[i]))[:width]
+        order = sorted(range(len(kids.ids)), key=lambda i: (int(kids.ids[i]) not in rewarded, -int(kids.visits[i])))[:width]
         for i in order:
             child = int(kids.ids[i])
             grow(rich_node.add(label(child)), child, level + 1)

@@ -17,7 +17,12 @@ def build_tasks(config: RunConfig) -> list[SearchTask]:
         from mcts.tasks.countdown_solver import generate_puzzles
         from mcts.tasks.searchable import CountdownTask
 
-        puzzles = load_puzzles(config.data) if config.data else generate_puzzles(config.num_tasks, seed=config.seed)
+        # Generated puzzles come from the held-out side of the split: none is in the bundled models' training data.
+        puzzles = (
+            load_puzzles(config.data)
+            if config.data
+            else generate_puzzles(config.num_tasks, seed=config.seed, split="heldout")
+        )
         return [CountdownTask(p) for p in puzzles]
 
     from mcts.tasks.searchable import TextTask, load_text_rows

@@ -91,7 +91,9 @@ class ExpansionConfig:
     """
 
     batch_leaves: int = 4
-    teachers_per_leaf: int = 2
+    # One teacher per leaf, two samples: every token goes to a teacher the weights chose, and the
+    # rollout below the new child is that teacher's too (evaluation.rollout_teacher = "proposer").
+    teachers_per_leaf: int = 1
     proposals_per_teacher: int = 2
     max_step_tokens: int = 24
     temperature: float = 1.0
@@ -107,17 +109,20 @@ class ExpansionConfig:
 class EvaluationConfig:
     """Leaf evaluation: a rollout by a policy teacher, a value function, or a blend of both.
 
-    ``rollout_teacher`` is ``"top"`` (the teacher with the highest weight right now), ``"proposer"``
-    (the teacher that proposed the evaluated child) or a teacher name. ``blend`` is the weight of the
+    ``rollout_teacher`` is ``"proposer"`` (the teacher that proposed the evaluated child; default),
+    ``"top"`` (the teacher with the highest weight right now) or a teacher name. Rollouts sample at
+    ``rollout_temperature`` (1.0: repeated visits see different completions; 0: greedy). ``blend`` is the weight of the
     value function in ``(1 - blend) * rollout + blend * value`` (mode ``"blend"``). ``value_net`` is a
     directory written by ``value.ValueNet.save``: modes ``"value"`` and ``"blend"`` read it (see
     ``mcts.run.setup.build_evaluator``).
     """
 
     mode: str = "rollout"
-    rollout_teacher: str = "top"
+    # "proposer": the path below a new child is the proposing teacher's own, so the outcome credited
+    # to it measures that teacher (with "top" the favourite finished everyone's paths).
+    rollout_teacher: str = "proposer"
     rollout_max_tokens: int = 96
-    rollout_temperature: float = 0.0
+    rollout_temperature: float = 1.0
     blend: float = 0.5
     value_net: str | None = None
 

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from mcts.search.evaluate import chosen_children
 from mcts.search.grow import add_children
 from mcts.search.merge import Candidate, merge_proposals
 from mcts.search.state import SearchState
@@ -120,7 +121,7 @@ def merge(state: SearchState, leaf: int, proposals: Sequence[tuple[int, Proposal
 
 
 async def evaluate(state: SearchState, leaves: Sequence[int], children_per_leaf: Sequence[Sequence[int]]) -> np.ndarray:
-    """One value per leaf: the discounted return through its most likely new child."""
+    """One value per leaf: the discounted return below its most likely new child (``chosen_children``)."""
     return await state.evaluator.evaluate(state, leaves, children_per_leaf)
 
 
@@ -130,9 +131,13 @@ async def evaluate(state: SearchState, leaves: Sequence[int], children_per_leaf:
 # --- 7. back up ---------------------------------------------------------------------------------
 
 
-def back_up(state: SearchState, leaves: np.ndarray, values: np.ndarray) -> None:
-    state.tree.backup(leaves, values)
-    state.usage.simulations += len(leaves)
+def back_up(state: SearchState, selected: np.ndarray, values: np.ndarray, evaluated: dict[int, int]) -> None:
+    """Back ``values`` up; a selected leaf that was expanded is first moved down to the child its value
+    was measured below (``evaluated``: leaf -> child), so that child records its own visit and Q."""
+    if evaluated:
+        state.tree.descend(list(evaluated), list(evaluated.values()))
+    state.tree.backup([evaluated.get(int(leaf), int(leaf)) for leaf in selected], values)
+    state.usage.simulations += len(selected)
 
 
 # --- the loop -----------------------------------------------------------------------------------
@@ -166,7 +171,8 @@ async def run_iteration(state: SearchState) -> int:
     keep = np.asarray([int(x) not in stuck for x in selection.leaves])
     if stuck:
         state.tree.cancel(np.asarray(sorted(stuck), dtype=np.int32))
-    back_up(state, selection.leaves[keep], values[keep])
+    evaluated = {leaf: child for leaf, child in zip(open_leaves, chosen_children(state, per_leaf)) if child is not None}
+    back_up(state, selection.leaves[keep], values[keep], evaluated)
     return len(children)
 
 

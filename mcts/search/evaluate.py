@@ -1,10 +1,11 @@
 """Stage 6: leaf evaluation — a rollout by a policy teacher, a value function, or a blend.
 
-For each expanded leaf the evaluator takes its most probable new child ``c`` and estimates the
-return through it: ``G(c) = r(c) + discount * V(after c)``. The value handed to the tree's backup for
-the leaf is ``discount * G(c)`` (the tree adds the leaf's own reward). A rollout's steps are added to
-the tree as a chain below ``c`` so that every token generated stays searchable and every solution it
-finds becomes a root-to-terminal path.
+For each expanded leaf the evaluator takes its most probable new child ``c`` (``chosen_children``)
+and estimates the return below it, ``discount * V(after c)`` (0 when ``c`` is terminal). The search
+moves the leaf's selection down to ``c`` (``Tree.descend``) and backs that value up from ``c``; the
+tree adds ``r(c)``, so ``c`` itself records ``G(c) = r(c) + discount * V(after c)``. A rollout's steps
+are added to the tree as a chain below ``c`` so that every token generated stays searchable and every
+solution it finds becomes a root-to-terminal path.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ class LeafEvaluator(Protocol):
     async def evaluate(
         self, state: SearchState, leaves: Sequence[int], children_per_leaf: Sequence[Sequence[int]]
     ) -> np.ndarray:
-        """One value per leaf (float64, shape ``(len(leaves),)``); leaves without children get 0."""
+        """Per leaf, the discounted return below its chosen child (float64, shape ``(len(leaves),)``);
+        0 for a leaf without children or whose chosen child is terminal."""
         ...
 
 
@@ -48,18 +50,14 @@ def chosen_children(state: SearchState, children_per_leaf: Sequence[Sequence[int
 
 
 def split_terminal(state: SearchState, children_per_leaf: Sequence[Sequence[int]]) -> tuple[np.ndarray, list[tuple[int, int]]]:
-    """Leaf values where the chosen child is terminal (its discounted reward; 0 without a child), and the
-    ``(leaf index, child)`` pairs an evaluator still has to estimate."""
+    """Zero values (nothing lies below a terminal child, or a missing one), and the ``(leaf index,
+    child)`` pairs whose chosen child is open: those an evaluator still has to estimate."""
     values = np.zeros(len(children_per_leaf), dtype=np.float64)
-    discount = state.config.selection.discount
-    open_children = []
-    for i, child in enumerate(chosen_children(state, children_per_leaf)):
-        if child is None:
-            continue
-        if state.is_terminal(child):
-            values[i] = discount * state.tree.node(child).reward
-        else:
-            open_children.append((i, child))
+    open_children = [
+        (i, child)
+        for i, child in enumerate(chosen_children(state, children_per_leaf))
+        if child is not None and not state.is_terminal(child)
+    ]
     return values, open_children
 
 
@@ -92,8 +90,8 @@ class Rollout:
             jobs.setdefault(rollout_teacher_id(state, child), []).append((i, child))
         for teacher_id, items in jobs.items():
             returns = await self._roll(state, teacher_id, [c for _, c in items])
-            for (i, child), g in zip(items, returns):
-                values[i] = discount * (state.tree.node(child).reward + discount * g)
+            for (i, _), g in zip(items, returns):
+                values[i] = discount * g
         return values
 
     async def _roll(self, state: SearchState, teacher_id: int, children: Sequence[int]) -> list[float]:
@@ -164,8 +162,8 @@ class ValueEvaluator:
             for _, c in open_children
         ]
         estimates = self.value_fn.value(states) if states else []
-        for (i, c), v in zip(open_children, estimates):
-            values[i] = discount * (state.tree.node(c).reward + discount * float(v))
+        for (i, _), v in zip(open_children, estimates):
+            values[i] = discount * float(v)
         return values
 
 
