@@ -59,11 +59,13 @@ class WeightsConfig:
     """The dynamic teacher weights (SPEC item 3). ``dynamic=False`` keeps them at 1/N (the uniform baseline)."""
 
     dynamic: bool = True
-    ema_rate: float = 0.1
-    # Scores are success rates of credited paths, small on hard tasks (a few %): at 0.1 a 10-point
-    # gap is an e-fold preference. 0.25 left the bundled teachers near 1/N on a dev puzzle set
-    # (seed 7, not the benchmark's); see benchmarks/RESULTS.md.
-    temperature: float = 0.1
+    # A search credits a teacher a dozen times per task, mostly failures: the EMA must remember a few
+    # tasks (1/0.02 = 50 credits), or the weights only reflect the last task.
+    ema_rate: float = 0.02
+    # Scores are success rates of credited paths, a few % on hard tasks: at 0.05 a 5-point gap is an
+    # e-fold preference. (rate 0.1, temperature 0.25 left the bundled teachers near 1/N on a dev
+    # puzzle set, seed 7, not the benchmark's; see benchmarks/RESULTS.md.)
+    temperature: float = 0.05
     floor: float = 0.05
     epsilon: float = 0.05
     max_weight: float = 0.8
