@@ -1,10 +1,10 @@
 """Value-guided vs rollout-evaluated search at equal generated tokens, on the built-in countdown task.
 
-1. **collect**: search ``--collect-tasks`` seeded Game-of-24 puzzles with rollouts at the leaves (a
-   normal run directory, ``OUT/collect``);
+1. **collect**: search ``--collect-tasks`` seeded Game-of-24 puzzles (training side of the split)
+   with rollouts at the leaves (a normal run directory, ``OUT/collect``);
 2. **learn**: a tiny byte-level value network (``value.ValueNet``, kind ``"tiny"``) fitted to the
    backed-up Q of every node, split by task; held-out calibration (MSE, Brier, ECE, Spearman) printed;
-3. **compare** on fresh puzzles (another seed, never collected on), for each per-puzzle budget of
+3. **compare** on fresh held-out puzzles (never collected on), for each per-puzzle budget of
    generated tokens: MCTS with rollouts at the leaves (the default) vs MCTS with the value net at the
    leaves (``evaluation.mode = "value"``; ``--blend`` adds the AlphaGo mix). Both use the same teachers,
    weights scheme, seeds and budget; the only difference is who evaluates a new leaf. A rollout spends
@@ -46,7 +46,8 @@ def collect(out: Path, teachers, puzzles: int, simulations: int, seed: int, cons
                        search=SearchConfig(budget=Budget(simulations=simulations), stop_on_solve=False, seed=seed))
     models = build_teachers(config)
     try:
-        run_search(config, [CountdownTask(p) for p in generate_puzzles(puzzles, seed=seed)], models, console=console)
+        tasks = [CountdownTask(p) for p in generate_puzzles(puzzles, seed=seed, split="train")]
+        run_search(config, tasks, models, console=console)
     finally:
         for model in models:
             model.close()
@@ -119,7 +120,7 @@ def main(argv=None) -> int:
         evaluation = EvaluationConfig(mode="blend", blend=args.blend)
         methods[f"blend_{args.blend:g}"] = lambda: Blend(Rollout(evaluation), ValueEvaluator(value_fn), args.blend)
     # Fresh puzzles: a seed the collection never used.
-    tasks = [CountdownTask(p) for p in generate_puzzles(args.puzzles, seed=args.seed + 10_000)]
+    tasks = [CountdownTask(p) for p in generate_puzzles(args.puzzles, seed=args.seed + 10_000, split="heldout")]
     teachers = build_teachers(RunConfig(teachers=tuple(teacher_specs), device="cpu"))
     results: dict[str, dict[str, dict]] = {}
     try:

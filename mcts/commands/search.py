@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
         tasks = build_tasks(config)
         evaluator_factory = build_evaluator(config)
         teachers = build_teachers(config)
-    except (ValueError, FileNotFoundError) as err:
+    except (ValueError, OSError) as err:  # a bad config, data file or model path
         console.print(f"[red]error:[/red] {err}")
         return 2
     try:

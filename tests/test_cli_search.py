@@ -1,0 +1,41 @@
+"""``mcts-llm search`` and ``mcts-llm show`` end to end on the bundled models (the real product path)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from mcts.cli import main
+
+
+@pytest.mark.slow
+def test_search_then_show_on_the_bundled_teachers(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    out = tmp_path / "run"
+    code = main(["search", "--num-tasks", "3", "--simulations", "12", "--seed", "3", "--out", str(out), "--min-free-mb", "0"])
+    assert code == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["tasks"] == 3 and summary["tokens"] > 0
+    assert set(summary["teacher_probabilities"]) == {"countdown-expert", "countdown-noisy", "countdown-format"}
+    rows = [json.loads(line) for line in (out / "trajectories.jsonl").read_text().splitlines()]
+    assert rows and all(r["steps"] for r in rows)
+    assert len(list((out / "trees").glob("*.tree"))) == 3
+    capsys.readouterr()
+
+    assert main(["show", str(out)]) == 0
+    shown = capsys.readouterr().out
+    assert "countdown-expert" in shown and (out / "weights.png").stat().st_size > 0
+
+    # --resume finds every task finished and adds nothing.
+    before = (out / "trajectories.jsonl").read_text()
+    assert main(["search", "--num-tasks", "3", "--simulations", "12", "--seed", "3", "--out", str(out),
+                 "--min-free-mb", "0", "--resume"]) == 0
+    assert (out / "trajectories.jsonl").read_text() == before
+
+
+def test_a_bad_teacher_path_is_one_clear_error(tmp_path, capsys):
+    code = main(["search", "--teacher", f"hf:{tmp_path / 'no-such-model'}", "--out", str(tmp_path / "run")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "no-such-model" in err
