@@ -54,8 +54,8 @@ def collect(out: Path, teachers, puzzles: int, simulations: int, seed: int, cons
 
 
 def learn_value(run: Path, out: Path, epochs: int, console: Console):
-    from value.valuenet import ValueNetConfig, ValueNetFn, build_value_net, evaluate_value, train_value
     from value.value_data import load_value_examples, split_by_task
+    from value.valuenet import ValueNetConfig, ValueNetFn, build_value_net, evaluate_value, train_value
 
     out.mkdir(parents=True, exist_ok=True)
     train, held = split_by_task(load_value_examples(run), held_out=0.25)

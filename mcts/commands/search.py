@@ -64,8 +64,8 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from mcts.run.config import load_run_config
-    from mcts.run.setup import build_evaluator, build_judge, build_tasks, build_teachers
     from mcts.run.runner import run_search
+    from mcts.run.setup import build_evaluator, build_judge, build_tasks, build_teachers
 
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     console = Console(stderr=True)

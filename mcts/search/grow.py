@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from mcts.search.merge import Candidate
-from mcts.tree import NO_TEACHER
 from mcts.search.task import StepOutcome
+from mcts.tree import NO_TEACHER
 from mcts.types import ScoredText
 
 if TYPE_CHECKING:
