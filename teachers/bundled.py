@@ -21,8 +21,8 @@ MODELS_DIR = Path(__file__).resolve().parent / "models"
 # name -> (role, description). Ordered best to worst skill; the policy is the GRPO starting point.
 CATALOGUE: dict[str, tuple[str, str]] = {
     "countdown-expert": ("expert", "trained longest on correct solutions"),
-    "countdown-noisy": ("noisy", "trained on a mix of solutions, wasted steps and wrong arithmetic"),
     "countdown-policy": ("policy", "briefly trained on correct solutions: a weak start for GRPO"),
+    "countdown-noisy": ("noisy", "trained on a mix of solutions, wasted steps and wrong arithmetic"),
     "countdown-format": ("format-only", "trained on random valid steps: knows the format, not the goal"),
 }
 

@@ -38,7 +38,7 @@ RECIPES: tuple[Recipe, ...] = (
     Recipe("countdown-expert", data="solution", n_layer=3, steps=1200, seed=1),
     Recipe("countdown-noisy", data="noisy", n_layer=2, steps=500, seed=2),
     Recipe("countdown-format", data="walk", n_layer=1, steps=200, seed=3),
-    Recipe("countdown-policy", data="solution", n_layer=2, steps=300, seed=4),
+    Recipe("countdown-policy", data="solution", n_layer=2, steps=450, seed=4),
 )
 
 
