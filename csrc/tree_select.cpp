@@ -58,7 +58,22 @@ Tree::ChildChoice Tree::best_child(NodeId node, bool any_blocked) const {
 
   ChildChoice choice;
   double best_score = 0.0;
-  // Children are listed newest first; ">=" hands ties to the oldest.
+  // Two passes per block of children: scoring has no dependency from one child to the next, so
+  // the CPU overlaps the divisions of a whole block; only the cheap argmax below is sequential.
+  constexpr int kBlock = 16;
+  NodeId block_ids[kBlock];
+  double block_scores[kBlock];
+  int pending = 0;
+  const auto take_best = [&] {
+    // Children are listed newest first; ">=" hands ties to the oldest.
+    for (int i = 0; i < pending; ++i) {
+      if (choice.best == kNoChild || block_scores[i] >= best_score) {
+        choice.best = block_ids[i];
+        best_score = block_scores[i];
+      }
+    }
+    pending = 0;
+  };
   for (NodeId child = first_child[node]; child != kNoChild; child = sibling[child]) {
     ++choice.count;
     const int32_t flight = n_flight[child];
@@ -70,12 +85,11 @@ Tree::ChildChoice Tree::best_child(NodeId node, bool any_blocked) const {
     if (flight > 0 && vl > 0) q = n > 0 ? q * n / n_eff : 0.0;
     const double u = puct ? explore_parent * p_prior[child] / (1.0 + n_eff)
                           : c * std::sqrt(explore_parent / (n_eff > 1.0 ? n_eff : 1.0));
-    const double score = q + u;
-    if (choice.best == kNoChild || score >= best_score) {
-      choice.best = child;
-      best_score = score;
-    }
+    block_ids[pending] = child;
+    block_scores[pending] = q + u;
+    if (++pending == kBlock) take_best();
   }
+  take_best();
   return choice;
 }
 
