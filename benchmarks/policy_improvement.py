@@ -103,6 +103,7 @@ def main(argv=None) -> int:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--beta", type=float, default=0.04, help="KL coefficient")
     parser.add_argument("--group-by", choices=("siblings", "prompt"), default="siblings")
+    parser.add_argument("--min-visits", type=int, default=1, help="siblings: leave out children visited fewer times")
     parser.add_argument("--seed", type=int, default=100)
     parser.add_argument("--out", type=Path, default=Path("runs/policy-improvement"))
     parser.add_argument("--json", type=Path, help="write {'rounds': [{'greedy', 'best_of_8', 'kl', ...}]} here")
@@ -124,7 +125,7 @@ def main(argv=None) -> int:
         try:
             result = train_grpo(
                 args.out / f"round-{r}" / "search", policy, args.out / f"round-{r}" / "policy",
-                GRPOConfig(group_by=args.group_by, beta=args.beta),
+                GRPOConfig(group_by=args.group_by, beta=args.beta, min_visits=args.min_visits),
                 TrainSettings(learning_rate=args.lr, epochs=args.epochs, batch_size=args.batch_size, max_length=256,
                               seed=r, device="cpu"),
                 reference=reference, progress=False,
