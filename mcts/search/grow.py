@@ -84,16 +84,18 @@ def credit_finished(state: SearchState, finished: Sequence[tuple[int, bool]]) ->
     """Credit the teachers that proposed the steps of each finished path: 1 if solved else 0, earlier
     steps discounted by ``gamma`` (SPEC item 3).
 
-    Only steps drawn from the weights are credited; a rollout's steps are skipped (``NO_TEACHER``).
-    The rollout teacher is the current favourite, not a draw: crediting it would make the favourite
-    absorb every failed evaluation and hand the lead to whoever rolled out least (the weights then
-    oscillate instead of ranking the teachers by skill).
+    Only steps drawn from the weights are credited; a rollout's steps are skipped (``NO_TEACHER``):
+    a rollout evaluates, it was not a draw. Crediting it made the rollout teacher (the favourite, in
+    ``rollout_teacher = "top"`` mode) absorb every failed evaluation, and the weights oscillated
+    instead of ranking the teachers by skill.
     """
     if not state.config.weights.dynamic:
         return
     for node, solved in finished:
         path = state.tree.path(node)[1:]  # the root has no teacher
-        teachers = state.tree.teachers(node)[1:].copy()
-        teachers[np.isin(path, list(state.rollout_nodes))] = NO_TEACHER
+        teachers = np.asarray(
+            [NO_TEACHER if int(n) in state.rollout_nodes else int(t) for n, t in zip(path, state.tree.nodes(path).teacher)],
+            dtype=np.int32,
+        )
         if (teachers != NO_TEACHER).any():
             state.weights.credit_path(teachers, 1.0 if solved else 0.0)
