@@ -40,10 +40,11 @@ from mcts.run.config import RunConfig
 from mcts.run.runner import run_search
 from mcts.run.setup import build_teachers
 from mcts.search.config import Budget, SearchConfig
-from mcts.tasks.countdown_eval import evaluate_solve_rates
+from mcts.tasks.countdown_eval import evaluate_solve_rates, load_model
 from mcts.tasks.countdown_solver import generate_puzzles
 from mcts.tasks.searchable import CountdownTask
 from mcts.train import GRPOConfig, TrainSettings, train_grpo
+from mcts.train.tree_data import load_records
 from teachers.spec import resolve_model_path
 
 HELPERS = ("hf:countdown-expert,name=expert", "hf:countdown-noisy,name=noisy")
@@ -56,8 +57,8 @@ def model_dir(name: str) -> Path:
     return path
 
 
-def measure(policy: Path, puzzles, k: int, seed: int) -> dict:
-    rates = evaluate_solve_rates(str(policy), puzzles, k=k, temperature=1.0, seed=seed)
+def measure(policy: Path, puzzles, k: int, seed: int, device: str = "cpu") -> dict:
+    rates = evaluate_solve_rates(load_model(policy, device), puzzles, k=k, temperature=1.0, seed=seed)
     return {"greedy": rates.greedy, "best_of_8": rates.best_of_k, "valid_steps": rates.greedy_valid_steps}
 
 
@@ -65,7 +66,7 @@ def search_round(args, round_index: int, policy: Path, out: Path, console: Conso
     helpers = tuple(args.helpers or HELPERS) if args.teachers == "ensemble" else ()
     teachers = (*helpers, f"hf:{policy},name=policy")
     config = RunConfig(
-        out=str(out), teachers=teachers, seed=round_index, min_free_mb=0, device="cpu",
+        out=str(out), teachers=teachers, seed=round_index, min_free_mb=0, device=args.device,
         search=SearchConfig(budget=Budget(simulations=args.simulations), stop_on_solve=False, seed=round_index),
     )
     puzzles = generate_puzzles(args.search_tasks, seed=args.seed + round_index, split="train")
@@ -104,7 +105,11 @@ def main(argv=None) -> int:
     parser.add_argument("--beta", type=float, default=0.04, help="KL coefficient")
     parser.add_argument("--group-by", choices=("siblings", "prompt"), default="siblings")
     parser.add_argument("--min-visits", type=int, default=1, help="siblings: leave out children visited fewer times")
+    parser.add_argument("--negative-weight", type=float, default=1.0,
+                        help="scale of negative advantages (1: plain GRPO; 0: reinforce winners only)")
+    parser.add_argument("--replay", type=int, default=1, help="train each round on the trees of the last N rounds' searches")
     parser.add_argument("--seed", type=int, default=100)
+    parser.add_argument("--device", default="cpu", help="cpu (the floor's budget) or cuda (the GPU round)")
     parser.add_argument("--out", type=Path, default=Path("runs/policy-improvement"))
     parser.add_argument("--json", type=Path, help="write {'rounds': [{'greedy', 'best_of_8', 'kl', ...}]} here")
     args = parser.parse_args(argv)
@@ -115,7 +120,7 @@ def main(argv=None) -> int:
     heldout = generate_puzzles(args.eval_tasks, seed=args.seed, split="heldout")
     start_wall, start_cpu = time.monotonic(), time.process_time()
 
-    rounds = [{"round": 0, **measure(reference, heldout, args.k, args.seed), "kl": 0.0}]
+    rounds = [{"round": 0, **measure(reference, heldout, args.k, args.seed, args.device), "kl": 0.0}]
     console.print(f"round 0: greedy {rounds[0]['greedy']:.2f}, best-of-{args.k} {rounds[0]['best_of_8']:.2f}")
     policy = reference
     for r in range(1, args.rounds + 1):
@@ -123,11 +128,14 @@ def main(argv=None) -> int:
         searched = search_round(args, r, policy, args.out / f"round-{r}" / "search", console)
         t1 = time.monotonic()
         try:
+            runs = range(max(1, r - args.replay + 1), r + 1)
+            records = [rec for k in runs for rec in load_records(args.out / f"round-{k}" / "search")]
             result = train_grpo(
-                args.out / f"round-{r}" / "search", policy, args.out / f"round-{r}" / "policy",
-                GRPOConfig(group_by=args.group_by, beta=args.beta, min_visits=args.min_visits),
+                records, policy, args.out / f"round-{r}" / "policy",
+                GRPOConfig(group_by=args.group_by, beta=args.beta, min_visits=args.min_visits,
+                           negative_weight=args.negative_weight),
                 TrainSettings(learning_rate=args.lr, epochs=args.epochs, batch_size=args.batch_size, max_length=256,
-                              seed=r, device="cpu"),
+                              seed=r, device=args.device),
                 reference=reference, progress=False,
             )
         except ValueError as err:  # no group with a reward spread: nothing to learn from this round
@@ -136,8 +144,9 @@ def main(argv=None) -> int:
         t2 = time.monotonic()
         policy = result.out_dir if result else policy
         kl = last_epoch_kl(policy / "metrics.csv") if result else (rounds[-1]["kl"])
-        row = {"round": r, **measure(policy, heldout, args.k, args.seed), "kl": kl,
+        row = {"round": r, **measure(policy, heldout, args.k, args.seed, args.device), "kl": kl,
                **searched, "samples": result.samples if result else 0, "steps": result.steps if result else 0,
+               "train_step_ms": round(1000 * result.seconds_per_step, 2) if result else None,
                "search_s": round(t1 - t0, 1), "train_s": round(t2 - t1, 1), "eval_s": round(time.monotonic() - t2, 1)}
         rounds.append(row)
         console.print(f"round {r}: greedy {row['greedy']:.2f}, best-of-{args.k} {row['best_of_8']:.2f}, kl {row['kl']:.4f}")

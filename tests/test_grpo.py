@@ -224,3 +224,25 @@ def test_grpo_resumes_where_it_stopped(tmp_path):
     b = load_file(str(tmp_path / "part" / "model.safetensors"))
     assert all(torch.allclose(a[k], b[k], atol=1e-5) for k in a)
     assert len((tmp_path / "part" / "metrics.csv").read_text().splitlines()) == 1 + 4
+
+
+@pytest.mark.slow
+def test_negative_weight_scales_only_the_losers_advantages(tmp_path):
+    from mcts.train.loop import ROLLOUT_FILE, Rollout
+    from tiny_gpt2 import build_tiny_gpt2
+
+    policy = build_tiny_gpt2(tmp_path / "policy")
+    rows = [_row("t", [("5", "p", 3, 1.0)], [1], [0], 1.0, "2+3="), _row("t", [("7", "p", 3, 0.0)], [2], [0], 0.0, "2+3="),
+            _row("t", [("6", "p", 3, 0.0)], [3], [0], 0.0, "2+3=")]
+    run = _write_run(tmp_path, rows)
+    settings = TrainSettings(learning_rate=1e-3, batch_size=3, seed=0, device="cpu")
+    advantages = {}
+    for weight in (1.0, 0.25):
+        train_grpo(run, policy, tmp_path / str(weight), GRPOConfig(negative_weight=weight), settings, progress=False)
+        advantages[weight] = Rollout.load(tmp_path / str(weight) / ROLLOUT_FILE).scalars["advantage"]
+    full, scaled = advantages[1.0], advantages[0.25]
+    assert (full > 0).sum() == 1 and (full < 0).sum() == 2
+    assert torch.equal(scaled[full > 0], full[full > 0])
+    assert torch.allclose(scaled[full < 0], 0.25 * full[full < 0])
+    with pytest.raises(ValueError, match="negative_weight"):
+        GRPOConfig(negative_weight=1.5)

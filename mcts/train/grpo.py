@@ -168,7 +168,14 @@ def grouped_samples(
 
 @dataclass
 class GRPOConfig:
-    """What GRPO optimises; ``TrainSettings`` holds how (learning rate, batches, device)."""
+    """What GRPO optimises; ``TrainSettings`` holds how (learning rate, batches, device).
+
+    ``negative_weight`` scales the advantages below zero (1: plain GRPO). Lowering it keeps the
+    push toward the search's winning steps and softens the push away from losing ones, which on
+    a small policy mostly share their tokens with the winners (format, digits) and drag them down
+    too. Positive-only updates favour pass@1 over pass@k ("The Surprising Effectiveness of Negative
+    Reinforcement in LLM Reasoning", Zhu et al. 2025).
+    """
 
     group_by: Literal["siblings", "prompt"] = "siblings"
     reward: Literal["q", "mc_return"] = "q"
@@ -178,12 +185,15 @@ class GRPOConfig:
     beta: float = 0.04
     min_visits: int = 1
     policy_teachers: tuple[str, ...] | None = None
+    negative_weight: float = 1.0
 
     def __post_init__(self) -> None:
         if not 0 <= self.epsilon_low < 1 or self.epsilon_high < 0:
             raise ValueError(f"need 0 <= epsilon_low < 1 and epsilon_high >= 0, got {self.epsilon_low}, {self.epsilon_high}")
         if self.beta < 0:
             raise ValueError(f"beta (KL coefficient) must be >= 0, got {self.beta}")
+        if not 0.0 <= self.negative_weight <= 1.0:
+            raise ValueError(f"negative_weight must lie in [0, 1], got {self.negative_weight}")
 
 
 def train_grpo(
@@ -212,7 +222,8 @@ def train_grpo(
     )
 
     def prepare(rollout: Rollout, _values) -> Rollout:
-        rollout.scalars["advantage"] = torch.tensor([s.advantage for s in samples], dtype=torch.float32)
+        adv = torch.tensor([s.advantage for s in samples], dtype=torch.float32)
+        rollout.scalars["advantage"] = torch.where(adv < 0, adv * config.negative_weight, adv)
         return rollout
 
     def loss_fn(logps, _values, batch: TokenBatch, indices: list[int], rollout: Rollout):

@@ -18,6 +18,7 @@ import contextlib
 import json
 import os
 import shutil
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -59,12 +60,23 @@ class TrainSettings:
 
 @dataclass
 class TrainResult:
-    """Where the trained policy lies and what the run measured (last row of ``metrics.csv``)."""
+    """Where the trained policy lies and what the run measured (last row of ``metrics.csv``).
+
+    ``update_seconds``: wall time of the optimiser steps this call ran (scoring, loading and
+    checkpointing excluded; the device is synchronised before the clock stops); ``steps_run``:
+    how many they were (fewer than ``steps`` when a run resumed).
+    """
 
     out_dir: Path
     steps: int
     samples: int
     final_metrics: dict[str, float] = field(default_factory=dict)
+    update_seconds: float = 0.0
+    steps_run: int = 0
+
+    @property
+    def seconds_per_step(self) -> float:
+        return self.update_seconds / self.steps_run if self.steps_run else float("nan")
 
 
 @dataclass
@@ -267,6 +279,7 @@ def train_policy(
     # Dropout stays off (eval mode; gradients still flow), as TRL's ``disable_dropout``: the
     # update must score tokens with the same function as the rollout, so the ratio starts at 1.
     model.eval()
+    started = time.perf_counter()
     with _progress(progress, len(schedule), done, algo) as advance:
         for step, (epoch, indices) in enumerate(schedule, start=1):
             if step <= done:
@@ -288,11 +301,15 @@ def train_policy(
             if settings.save_every and step % settings.save_every == 0 and step < len(schedule):
                 save_checkpoint(out, model, tokenizer, optimizer, head, new_state)
             advance()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    update_seconds = time.perf_counter() - started
     new_state["step"] = len(schedule)
     save_checkpoint(out, model, tokenizer, optimizer, head, new_state)
     if log.path.is_file():
         plot_metrics(log.path, out / "metrics.png")
-    return TrainResult(out_dir=out, steps=len(schedule), samples=len(completions), final_metrics=last)
+    return TrainResult(out_dir=out, steps=len(schedule), samples=len(completions), final_metrics=last,
+                       update_seconds=update_seconds, steps_run=len(schedule) - done)
 
 
 @contextlib.contextmanager
