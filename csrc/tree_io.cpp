@@ -183,7 +183,8 @@ LoadedTree deserialize_tree(const char* data, size_t size) {
       t.depth[i] = static_cast<uint16_t>(t.depth[t.parent[i]] + 1);
   check_tree_arrays(t, arena_bytes);
   t.first_child.assign(n, kNoChild);
-  t.next_sibling.assign(n, kNoChild);
+  t.next_run.assign(n, kNoChild);
+  t.run_length.assign(n, 0);
   t.in_flight.assign(n, 0);
   t.rebuild_child_links();
   if (file_flags & kHasWeights) loaded.weights = read_weights(r);

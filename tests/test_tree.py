@@ -193,6 +193,23 @@ def test_read_api():
     assert tree.memory_bytes() >= len(tree) * mcts.BYTES_PER_NODE
 
 
+def test_children_from_several_expand_calls_and_long_runs_read_back_in_order():
+    # Children are stored as runs of consecutive ids: interleaved parents, a second expand call
+    # and a run longer than one run holds (65535) must all read back as ascending ids.
+    tree = mcts.Tree(widen_c=None)
+    n = 70_000
+    first = tree.expand(np.zeros(n, dtype=np.int32), np.linspace(0.0, 1.0, n), np.zeros(n, dtype=np.int32),
+                        np.zeros(n), np.zeros(n, dtype=bool))
+    assert tree.num_children(ROOT) == n and tree.children(ROOT).ids.tolist() == list(range(1, n + 1))
+    assert tree.select(1).leaves.tolist() == [n]  # the highest prior is the newest child
+    tree.cancel([n])
+    more = tree.expand([1, ROOT, 1], [0.1, 0.2, 0.3], [0, 0, 0], [0.0, 0.0, 0.0], [False] * 3)
+    assert tree.children(1).ids.tolist() == [more[0], more[2]]
+    assert tree.children(ROOT).ids.tolist() == [*range(1, n + 1), more[1]]
+    tree.reroot(int(first[0]))
+    assert tree.children(ROOT).ids.tolist() == [1, 2]
+
+
 def test_reroot_keeps_the_subtree_and_renumbers_it():
     tree = mcts.Tree(widen_c=None)
     tree.select(1)
