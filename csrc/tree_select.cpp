@@ -54,9 +54,10 @@ bool any_in_flight(const int32_t* flight, int n) {
 // case of no child in flight (always so with one selection per call): then n_eff = N + vl * 0 is
 // exactly N and q_eff is q, so the virtual-loss terms are skipped without changing a bit.
 template <bool kPuct, bool kFlying>
-void score_children(const ParentTerms& t, const int32_t* __restrict n_visits,
-                    const int32_t* __restrict n_flight, const double* __restrict w_sum,
-                    const float* __restrict p_prior, int count, double* __restrict out) {
+inline void score_children(const ParentTerms& terms, const int32_t* __restrict n_visits,
+                           const int32_t* __restrict n_flight, const double* __restrict w_sum,
+                           const float* __restrict p_prior, int count, double* __restrict out) {
+  const ParentTerms t = terms;  // a local copy: its fields stay in registers across the stores
   const bool vl_on = t.vl > 0;
   for (int i = 0; i < count; ++i) {
     const bool visited = n_visits[i] > 0;
@@ -79,13 +80,22 @@ void score_children(const ParentTerms& t, const int32_t* __restrict n_visits,
   }
 }
 
-template <bool kPuct>
-void score_children(const ParentTerms& t, bool flying, const int32_t* n_visits, const int32_t* n_flight,
-                    const double* w_sum, const float* p_prior, int count, double* out) {
-  if (flying)
-    score_children<kPuct, true>(t, n_visits, n_flight, w_sum, p_prior, count, out);
-  else
-    score_children<kPuct, false>(t, n_visits, n_flight, w_sum, p_prior, count, out);
+// x86-64 Linux builds compile the scoring loop twice, for AVX2 (4 doubles per instruction) and
+// for the baseline (SSE2, 2), and pick one at load time. AVX2 brings no FMA here, and
+// -ffp-contract=off forbids contraction anyway, so both clones compute the same bits.
+#if defined(__x86_64__) && defined(__linux__) && (defined(__GNUC__) || defined(__clang__))
+#define MCTS_SIMD_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define MCTS_SIMD_CLONES
+#endif
+
+MCTS_SIMD_CLONES
+void score_run(bool puct, bool flying, const ParentTerms& t, const int32_t* n_visits, const int32_t* n_flight,
+               const double* w_sum, const float* p_prior, int count, double* out) {
+  if (puct && flying) score_children<true, true>(t, n_visits, n_flight, w_sum, p_prior, count, out);
+  if (puct && !flying) score_children<true, false>(t, n_visits, n_flight, w_sum, p_prior, count, out);
+  if (!puct && flying) score_children<false, true>(t, n_visits, n_flight, w_sum, p_prior, count, out);
+  if (!puct && !flying) score_children<false, false>(t, n_visits, n_flight, w_sum, p_prior, count, out);
 }
 }  // namespace
 
@@ -126,10 +136,8 @@ Tree::ChildChoice Tree::best_child(NodeId node, bool any_blocked) const {
       // The next level reads first_child of the winner: fetch it while the scores are computed.
       __builtin_prefetch(&first_child[begin]);
       const bool flying = any_in_flight(&in_flight[begin], count);
-      if (puct)
-        score_children<true>(t, flying, &visits[begin], &in_flight[begin], &value_sum[begin], &prior[begin], count, scores);
-      else
-        score_children<false>(t, flying, &visits[begin], &in_flight[begin], &value_sum[begin], &prior[begin], count, scores);
+      score_run(puct, flying, t, &visits[begin], &in_flight[begin], &value_sum[begin], &prior[begin], count,
+                scores);
       int i = 0;
       if (choice.best == kNoChild) {  // the first live child is the best so far, whatever its score
         while (i < count && dead(begin + i)) ++i;
