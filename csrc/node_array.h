@@ -1,47 +1,65 @@
-// NodeArray<T>: the storage of one per-node field of the tree (tree.h keeps one per field).
+// Storage of the per-node fields: one NodeArray<T> per field (tree.h), all of them slices of one
+// NodeMemory block that the tree owns.
 //
-// A growable array of plain values, like std::vector minus two costs on the hot path: resize()
-// leaves new elements uninitialised (expand() writes every field of a new node, so zeroing them
-// first is wasted work), and growing within capacity is an inline compare and store. expand()
-// grows all ~14 field arrays once per call, which through std::vector was a third of its time.
+// Why one block: a search appends nodes to ~13 field arrays at once. One block means one growth
+// step for all of them, and a large block is aligned to 2 MiB and offered to the kernel for
+// transparent huge pages: touching fresh node memory then costs one page fault per 2 MiB instead
+// of one per 4 KiB (faults and their zero-fill were ~15% of the native search loop).
+// Why not std::vector: resize() would zero new elements that expand() overwrites anyway, and its
+// growth check is an out-of-line call per array.
 #pragma once
 
 #include <algorithm>
 #include <cstddef>
-#include <cstdlib>
 #include <cstring>
-#include <new>
+#include <stdexcept>
 #include <type_traits>
 #include <utility>
 
 namespace mcts {
 
+// One heap block, huge-page friendly when large; move-only.
+class NodeMemory {
+ public:
+  NodeMemory() = default;
+  explicit NodeMemory(size_t bytes);  // throws std::bad_alloc
+  NodeMemory(NodeMemory&& other) noexcept { swap(other); }
+  NodeMemory& operator=(NodeMemory&& other) noexcept {
+    swap(other);
+    return *this;
+  }
+  NodeMemory(const NodeMemory&) = delete;
+  NodeMemory& operator=(const NodeMemory&) = delete;
+  ~NodeMemory();
+
+  char* data() const { return data_; }
+  size_t bytes() const { return bytes_; }  // allocated, rounding included
+  void swap(NodeMemory& other) noexcept {
+    std::swap(data_, other.data_);
+    std::swap(bytes_, other.bytes_);
+  }
+
+ private:
+  char* data_ = nullptr;
+  size_t bytes_ = 0;
+};
+
+// One per-node field: a slice of the tree's NodeMemory. resize() within capacity is an inline
+// store and leaves new elements uninitialised (expand() writes every field of a new node); the
+// tree grows the capacity of all its arrays together (Tree::resize_nodes / Tree::reserve).
 template <class T>
 class NodeArray {
   static_assert(std::is_trivially_copyable<T>::value, "node fields are plain values (copied with memcpy)");
 
  public:
   NodeArray() = default;
-  NodeArray(const NodeArray& other) { *this = other; }
   NodeArray(NodeArray&& other) noexcept { swap(other); }
-  NodeArray& operator=(const NodeArray& other) {
-    if (this != &other) {
-      resize(other.size_);
-      if (size_) std::memcpy(data_, other.data_, size_ * sizeof(T));
-    }
-    return *this;
-  }
   NodeArray& operator=(NodeArray&& other) noexcept {
     swap(other);
     return *this;
   }
-  ~NodeArray() { std::free(data_); }
-
-  void swap(NodeArray& other) noexcept {
-    std::swap(data_, other.data_);
-    std::swap(size_, other.size_);
-    std::swap(capacity_, other.capacity_);
-  }
+  NodeArray(const NodeArray&) = delete;  // a view: copying it would alias the memory
+  NodeArray& operator=(const NodeArray&) = delete;
 
   size_t size() const { return size_; }
   size_t capacity() const { return capacity_; }
@@ -55,12 +73,9 @@ class NodeArray {
   T& operator[](size_t i) { return data_[i]; }
   const T& operator[](size_t i) const { return data_[i]; }
 
-  void reserve(size_t n) {
-    if (n > capacity_) reallocate(n);
-  }
-  // New elements (beyond the old size) are left uninitialised.
+  // Within capacity only; new elements are left uninitialised.
   void resize(size_t n) {
-    if (n > capacity_) reallocate(std::max(n, 2 * capacity_));
+    if (n > capacity_) throw std::logic_error("NodeArray::resize beyond capacity: grow the tree's node memory first");
     size_ = n;
   }
   void assign(size_t n, T value) {
@@ -68,13 +83,20 @@ class NodeArray {
     std::fill(data_, data_ + n, value);
   }
 
+  // Bytes a slice of `capacity` elements takes, starting at an offset aligned for any field.
+  static size_t slice_bytes(size_t capacity) { return (capacity * sizeof(T) + 63) & ~size_t{63}; }
+  // Moves the contents to `memory` (slice_bytes(capacity) bytes, 64-byte aligned).
+  void move_to(char* memory, size_t capacity) {
+    if (size_) std::memcpy(memory, static_cast<const void*>(data_), size_ * sizeof(T));
+    data_ = reinterpret_cast<T*>(memory);
+    capacity_ = capacity;
+  }
+
  private:
-  void reallocate(size_t n) {
-    if (n > SIZE_MAX / sizeof(T)) throw std::bad_alloc();
-    void* p = std::realloc(data_, n * sizeof(T));
-    if (p == nullptr) throw std::bad_alloc();
-    data_ = static_cast<T*>(p);
-    capacity_ = n;
+  void swap(NodeArray& other) noexcept {
+    std::swap(data_, other.data_);
+    std::swap(size_, other.size_);
+    std::swap(capacity_, other.capacity_);
   }
 
   T* data_ = nullptr;

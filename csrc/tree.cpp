@@ -77,13 +77,26 @@ NodeId Tree::push_node(NodeId parent_id, float prior_value, int32_t teacher_id, 
 }
 
 void Tree::resize_nodes(size_t n) {
+  if (n > parent.capacity()) grow_nodes(std::max(n, 2 * parent.capacity()));
   for_each_node_array(*this, [n](auto& array) { array.resize(n); });
+}
+
+void Tree::grow_nodes(size_t capacity) {
+  size_t bytes = 0;
+  for_each_node_array(*this, [&](auto& array) { bytes += array.slice_bytes(capacity); });
+  NodeMemory memory(bytes);
+  size_t offset = 0;
+  for_each_node_array(*this, [&](auto& array) {
+    array.move_to(memory.data() + offset, capacity);
+    offset += array.slice_bytes(capacity);
+  });
+  node_memory_ = std::move(memory);  // frees the old block
 }
 
 void Tree::reserve(int64_t n, int64_t text_bytes) {
   if (n < 0 || text_bytes < 0) throw std::invalid_argument("reserve: negative size");
   if (n > config_.max_nodes) n = config_.max_nodes;
-  for_each_node_array(*this, [n](auto& array) { array.reserve(static_cast<size_t>(n)); });
+  if (static_cast<size_t>(n) > parent.capacity()) grow_nodes(static_cast<size_t>(n));
   arena.reserve(static_cast<size_t>(text_bytes));
 }
 
@@ -97,9 +110,7 @@ void Tree::rebuild_child_links() {
 }
 
 int64_t Tree::memory_bytes() const {
-  size_t bytes = arena.capacity();
-  for_each_node_array(*this, [&bytes](const auto& array) { bytes += array.capacity() * sizeof(array[0]); });
-  return static_cast<int64_t>(bytes);
+  return static_cast<int64_t>(node_memory_.bytes() + arena.capacity());
 }
 
 }  // namespace mcts

@@ -161,7 +161,8 @@ class Tree {
                    const char* text, uint32_t text_length);
 
   // ---------------------------------------------------------------------------------------
-  // Node storage, one array per field, grouped by how the field changes.
+  // Node storage, one array per field (all slices of node_memory_, see node_array.h), grouped by
+  // how the field changes.
   // ---------------------------------------------------------------------------------------
 
   // Topology: set when a node is created; rewritten only by reroot() and load.
@@ -195,6 +196,7 @@ class Tree {
 
  private:
   TreeConfig config_;
+  NodeMemory node_memory_;  // the block behind every NodeArray above
   // select() scratch, kept to avoid allocating per call.
   std::vector<NodeId> scratch_path_;
   std::vector<NodeId> scratch_blocked_;
@@ -209,9 +211,11 @@ class Tree {
   // it directly, else starts a new run. `tail` is p's last run head or kNoChild (then it is
   // looked up). Returns p's last run head afterwards.
   NodeId link_child(NodeId p, NodeId id, NodeId tail);
-  // Resizes every per-node array (not the arena) to n nodes.
+  // Resizes every per-node array (not the arena) to n nodes, growing node_memory_ if needed.
   void resize_nodes(size_t n);
-  // Calls f on every per-node array of t (every field below but the arena); t may be const.
+  // Moves every per-node array into a new node_memory_ with room for `capacity` nodes.
+  void grow_nodes(size_t capacity);
+  // Calls f on every per-node array of t (every field above but the arena); t may be const.
   template <class T, class F>
   static void for_each_node_array(T& t, F&& f) {
     f(t.parent), f(t.first_child), f(t.next_run), f(t.run_length), f(t.depth), f(t.teacher);
