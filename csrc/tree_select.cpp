@@ -207,7 +207,14 @@ void Tree::select(int64_t k, Selection& out) {
     }
     if (!found) continue;  // a dead end was blocked; descend again from the root
 
-    for (NodeId n : path) ++in_flight[n];
+    for (NodeId n : path) {
+      ++in_flight[n];
+      // backup() walks this path up through parent[] and reward[], arrays selection never reads:
+      // start loading them now rather than one dependent miss per level then.
+      __builtin_prefetch(&parent[n]);
+      __builtin_prefetch(&reward[n]);
+    }
+    __builtin_prefetch(&depth[node]);  // expand() reads the leaf's depth
     flags[node] |= kFlagPending;
     out.leaves.push_back(node);
     out.kinds.push_back(static_cast<uint8_t>(kind));
