@@ -34,6 +34,10 @@ class NodeMemory {
 
   char* data() const { return data_; }
   size_t bytes() const { return bytes_; }  // allocated, rounding included
+  // Enlarges the block to at least `bytes`, keeping its contents (it may move). A large block is
+  // grown with realloc, which for glibc's mmapped blocks moves the pages (mremap) instead of
+  // copying them and touching a fresh block.
+  void grow(size_t bytes);
   void swap(NodeMemory& other) noexcept {
     std::swap(data_, other.data_);
     std::swap(bytes_, other.bytes_);
@@ -83,11 +87,12 @@ class NodeArray {
     std::fill(data_, data_ + n, value);
   }
 
-  // Bytes a slice of `capacity` elements takes, starting at an offset aligned for any field.
+  // Bytes a slice of `capacity` elements takes (a multiple of 64, so every slice starts 64-byte
+  // aligned relative to the block).
   static size_t slice_bytes(size_t capacity) { return (capacity * sizeof(T) + 63) & ~size_t{63}; }
-  // Moves the contents to `memory` (slice_bytes(capacity) bytes, 64-byte aligned).
-  void move_to(char* memory, size_t capacity) {
-    if (size_) std::memcpy(memory, static_cast<const void*>(data_), size_ * sizeof(T));
+  // Points the array at `memory`, which already holds its contents and has room for
+  // `capacity` elements (Tree::grow_nodes moves the contents).
+  void rebase(char* memory, size_t capacity) {
     data_ = reinterpret_cast<T*>(memory);
     capacity_ = capacity;
   }

@@ -1,6 +1,7 @@
 // Tree construction, configuration checks and the node-append primitive.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <sstream>
 #include <string>
 
@@ -82,15 +83,28 @@ void Tree::resize_nodes(size_t n) {
 }
 
 void Tree::grow_nodes(size_t capacity) {
-  size_t bytes = 0;
-  for_each_node_array(*this, [&](auto& array) { bytes += array.slice_bytes(capacity); });
-  NodeMemory memory(bytes);
-  size_t offset = 0;
+  // Every array keeps its contents at its old offset while the block grows (in place, or moved
+  // whole), then moves up to its new offset. Offsets only grow, so moving the last array first
+  // never overwrites one that has not moved yet.
+  const size_t old_capacity = parent.capacity();
+  struct Move {
+    size_t from, to, bytes;
+  };
+  Move moves[kNodeArrays];
+  int count = 0;
+  size_t from = 0, to = 0;
   for_each_node_array(*this, [&](auto& array) {
-    array.move_to(memory.data() + offset, capacity);
-    offset += array.slice_bytes(capacity);
+    moves[count++] = {from, to, array.size() * sizeof(array[0])};
+    from += array.slice_bytes(old_capacity);
+    to += array.slice_bytes(capacity);
   });
-  node_memory_ = std::move(memory);  // frees the old block
+  node_memory_.grow(to);
+  char* base = node_memory_.data();
+  for (int i = count - 1; i >= 0; --i)
+    if (moves[i].bytes > 0 && moves[i].to != moves[i].from)
+      std::memmove(base + moves[i].to, base + moves[i].from, moves[i].bytes);
+  count = 0;
+  for_each_node_array(*this, [&](auto& array) { array.rebase(base + moves[count++].to, capacity); });
 }
 
 void Tree::reserve(int64_t n, int64_t text_bytes) {

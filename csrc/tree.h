@@ -216,6 +216,7 @@ class Tree {
   // Moves every per-node array into a new node_memory_ with room for `capacity` nodes.
   void grow_nodes(size_t capacity);
   // Calls f on every per-node array of t (every field above but the arena); t may be const.
+  static constexpr int kNodeArrays = 13;
   template <class T, class F>
   static void for_each_node_array(T& t, F&& f) {
     f(t.parent), f(t.first_child), f(t.next_run), f(t.run_length), f(t.depth), f(t.teacher);

@@ -210,6 +210,30 @@ def test_children_from_several_expand_calls_and_long_runs_read_back_in_order():
     assert tree.children(ROOT).ids.tolist() == [1, 2]
 
 
+def test_statistics_survive_the_node_memory_growing_past_huge_page_sizes():
+    # All per-node arrays share one block that moves and regrows (past 2 MiB, where it is
+    # realloc'ed and each array is shifted to its new offset); searching while it grows must
+    # leave every field as the oracle has it.
+    from reference_tree import ReferenceTree
+
+    tree, ref = mcts.Tree(widen_c=None), ReferenceTree(widen_c=None)
+    rng = np.random.default_rng(0)
+    for _ in range(24):  # 24 x 5000 nodes x 47 bytes: the block grows from 1 node to > 4 MiB
+        sel = tree.select(8)
+        assert sel.leaves.tolist() == ref.select(8)[0]
+        parents = np.sort(rng.integers(0, len(ref), 5000)).astype(np.int32)
+        priors, rewards = rng.random(5000), rng.normal(size=5000)
+        args = (parents.tolist(), priors.tolist(), [0] * 5000, rewards.tolist(), [False] * 5000)
+        tree.expand(*args)
+        ref.expand(*args, [""] * 5000)
+        values = rng.random(len(sel))
+        tree.backup(sel.leaves, values)
+        ref.backup(sel.leaves.tolist(), values.tolist())
+    got = tree.nodes()
+    for name, values in ref.columns().items():
+        np.testing.assert_array_equal(getattr(got, name), np.asarray(values), err_msg=name)
+
+
 def test_reroot_keeps_the_subtree_and_renumbers_it():
     tree = mcts.Tree(widen_c=None)
     tree.select(1)
