@@ -1,10 +1,12 @@
 // Storage of the per-node fields: one NodeArray<T> per field (tree.h), all of them slices of one
 // NodeMemory block that the tree owns.
 //
-// Why one block: a search appends nodes to ~13 field arrays at once. One block means one growth
-// step for all of them, and a large block is aligned to 2 MiB and offered to the kernel for
-// transparent huge pages: touching fresh node memory then costs one page fault per 2 MiB instead
-// of one per 4 KiB (faults and their zero-fill were ~15% of the native search loop).
+// Why one block: a search appends nodes to 13 field arrays at once. One block means one growth
+// step for all of them, and a large block (>= 2 MiB) is allocated 2 MiB-aligned and offered to the
+// kernel for transparent huge pages: touching fresh node memory then costs one page fault per
+// 2 MiB instead of one per 4 KiB (faults and their zero-fill were ~15% of the native search loop).
+// It grows with realloc (glibc moves a large block's pages instead of copying them), after which
+// Tree::grow_nodes shifts each slice up to its new offset.
 // Why not std::vector: resize() would zero new elements that expand() overwrites anyway, and its
 // growth check is an out-of-line call per array.
 #pragma once

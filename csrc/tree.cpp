@@ -35,8 +35,6 @@ void TreeConfig::validate() const {
     throw std::invalid_argument("max_nodes must be in [1, 2**31 - 1], got " + std::to_string(max_nodes));
 }
 
-bool TreeConfig::widening() const { return !std::isinf(widen_c); }
-
 void Selection::clear() {
   leaves.clear();
   kinds.clear();

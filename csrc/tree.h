@@ -2,10 +2,12 @@
 // progressive widening, batched expansion and backup, subtree release.
 //
 // Node ids are creation order: node i was created before node i+1, so parent[i] < i for every
-// node but the root (id 0). Every per-node statistic lives in its own array indexed by id (a
-// NodeArray, see node_array.h; DeepMind mctx lays out its tree the same way). The action text of
-// all nodes lives in one byte arena: node i's text is arena[action_begin(i), action_end[i]),
-// appended in creation order, so a node needs one uint32 offset instead of a pointer + length.
+// node but the root (id 0). Every per-node statistic lives in its own array indexed by id
+// (DeepMind mctx lays out its tree the same way); the arrays are slices of one memory block that
+// grows for all of them at once and is backed by huge pages when large (node_array.h). The action
+// text of all nodes lives in one byte arena: node i's text is arena[action_begin(i),
+// action_end[i]), appended in creation order, so a node needs one uint32 offset instead of a
+// pointer + length.
 //
 // Children are stored as runs of consecutive ids (lc0 keeps a node's edges in one array the same
 // way). One expand() call gives a parent its children as consecutive ids, so a parent usually has
@@ -82,7 +84,7 @@ struct TreeConfig {
   int64_t max_nodes = INT32_MAX;  // node budget; expand() beyond it raises TreeFullError
 
   void validate() const;  // throws std::invalid_argument naming the bad value
-  bool widening() const;  // false when widen_c is +inf
+  bool widening() const { return widen_c != std::numeric_limits<double>::infinity(); }  // off at +inf
 };
 
 // The result of one select() call: k' <= k distinct leaves and their paths (flattened).
