@@ -5,8 +5,8 @@
 // step for all of them, and a large block (>= 2 MiB) is allocated 2 MiB-aligned and offered to the
 // kernel for transparent huge pages: touching fresh node memory then costs one page fault per
 // 2 MiB instead of one per 4 KiB (faults and their zero-fill were ~15% of the native search loop).
-// It grows with realloc (glibc moves a large block's pages instead of copying them), after which
-// Tree::grow_nodes shifts each slice up to its new offset.
+// It grows without copying its pages (mremap, node_memory.cpp), after which Tree::grow_nodes
+// shifts each slice up to its new offset.
 // Why not std::vector: resize() would zero new elements that expand() overwrites anyway, and its
 // growth check is an out-of-line call per array.
 #pragma once
@@ -36,18 +36,19 @@ class NodeMemory {
 
   char* data() const { return data_; }
   size_t bytes() const { return bytes_; }  // allocated, rounding included
-  // Enlarges the block to at least `bytes`, keeping its contents (it may move). A large block is
-  // grown with realloc, which for glibc's mmapped blocks moves the pages (mremap) instead of
-  // copying them and touching a fresh block.
+  // Enlarges the block to at least `bytes`, keeping its contents (it may move). A large block
+  // grows without copying (node_memory.cpp).
   void grow(size_t bytes);
   void swap(NodeMemory& other) noexcept {
     std::swap(data_, other.data_);
     std::swap(bytes_, other.bytes_);
+    std::swap(mapped_, other.mapped_);
   }
 
  private:
   char* data_ = nullptr;
   size_t bytes_ = 0;
+  bool mapped_ = false;  // an mmap'ed large block (Linux), else malloc'ed
 };
 
 // One per-node field: a slice of the tree's NodeMemory. resize() within capacity is an inline

@@ -1,4 +1,10 @@
 // NodeMemory: the one allocation behind a tree's per-node arrays (see node_array.h).
+//
+// Small blocks come from malloc/realloc. On Linux a large block (>= 2 MiB) is its own anonymous
+// mapping at a 2 MiB-aligned address, marked MADV_HUGEPAGE, and grows with mremap: in place when
+// the address space after it is free, else by moving its pages (no copy) to a fresh 2 MiB-aligned
+// range. Keeping the alignment across growth keeps the huge pages: realloc would move the block
+// to any page boundary, and the kernel then splits the huge pages that no longer line up.
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -8,67 +14,91 @@
 
 #if defined(__linux__)
 #include <sys/mman.h>
+#define MCTS_HUGE_PAGE_MAPPINGS 1
 #endif
 
 namespace mcts {
 
 namespace {
 constexpr size_t kHugePage = size_t{2} << 20;  // x86-64 and arm64 Linux transparent huge pages
-[[maybe_unused]] constexpr size_t kPage = 4096;
 
 size_t round_up(size_t n, size_t to) { return (n + to - 1) & ~(to - 1); }
 
-// Asks for transparent huge pages on the whole pages of [p, p + bytes): a hint, ignored where
-// THP is off or unsupported.
-void advise_huge_pages(char* p, size_t bytes) {
-#if defined(MADV_HUGEPAGE)
-  char* start = reinterpret_cast<char*>(round_up(reinterpret_cast<uintptr_t>(p), kPage));
-  char* end = reinterpret_cast<char*>(reinterpret_cast<uintptr_t>(p + bytes) & ~(kPage - 1));
-  if (end > start) madvise(start, static_cast<size_t>(end - start), MADV_HUGEPAGE);
-#else
-  (void)p;
-  (void)bytes;
-#endif
+#if defined(MCTS_HUGE_PAGE_MAPPINGS)
+// A fresh mapping of `bytes` (a multiple of kHugePage) at a kHugePage-aligned address, asking for
+// transparent huge pages (a hint: ignored where THP is off); nullptr when out of memory.
+char* map_aligned(size_t bytes) {
+  void* p = mmap(nullptr, bytes + kHugePage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return nullptr;
+  char* start = static_cast<char*>(p);
+  char* aligned = reinterpret_cast<char*>(round_up(reinterpret_cast<uintptr_t>(start), kHugePage));
+  if (aligned > start) munmap(start, static_cast<size_t>(aligned - start));
+  char* end = start + bytes + kHugePage;
+  if (end > aligned + bytes) munmap(aligned + bytes, static_cast<size_t>(end - (aligned + bytes)));
+  madvise(aligned, bytes, MADV_HUGEPAGE);
+  return aligned;
 }
+#endif
 }  // namespace
 
 NodeMemory::NodeMemory(size_t bytes) {
   if (bytes == 0) return;
-  void* p = nullptr;
-#if defined(_WIN32)
-  p = std::malloc(bytes);
-#else
+#if defined(MCTS_HUGE_PAGE_MAPPINGS)
   if (bytes >= kHugePage) {
-    // Aligned and rounded to whole huge pages, so the kernel can back all of it with them.
     bytes = round_up(bytes, kHugePage);
-    if (posix_memalign(&p, kHugePage, bytes) != 0) p = nullptr;
-    if (p != nullptr) advise_huge_pages(static_cast<char*>(p), bytes);
-  } else {
-    p = std::malloc(bytes);
+    data_ = map_aligned(bytes);
+    if (data_ == nullptr) throw std::bad_alloc();
+    bytes_ = bytes;
+    mapped_ = true;
+    return;
   }
 #endif
-  if (p == nullptr) throw std::bad_alloc();
-  data_ = static_cast<char*>(p);
+  data_ = static_cast<char*>(std::malloc(bytes));
+  if (data_ == nullptr) throw std::bad_alloc();
   bytes_ = bytes;
 }
 
 void NodeMemory::grow(size_t bytes) {
   if (bytes <= bytes_) return;
-  if (bytes >= kHugePage) bytes = round_up(bytes, kHugePage);
-  if (bytes >= kHugePage && bytes_ < kHugePage) {
-    // The first large block: a fresh aligned one (the old, small one is cheap to copy).
-    NodeMemory large(bytes);
-    if (bytes_ > 0) std::memcpy(large.data_, data_, bytes_);
-    swap(large);
+#if defined(MCTS_HUGE_PAGE_MAPPINGS)
+  if (bytes >= kHugePage) {
+    bytes = round_up(bytes, kHugePage);
+    if (!mapped_) {  // small to large: a fresh mapping (the small block is cheap to copy)
+      NodeMemory large(bytes);
+      if (bytes_ > 0) std::memcpy(large.data_, data_, bytes_);
+      swap(large);
+      return;
+    }
+    void* p = mremap(data_, bytes_, bytes, 0);  // in place, if the next range is free
+    if (p == MAP_FAILED) {
+      char* target = map_aligned(bytes);
+      if (target == nullptr) throw std::bad_alloc();
+      p = mremap(data_, bytes_, bytes, MREMAP_MAYMOVE | MREMAP_FIXED, target);
+      if (p == MAP_FAILED) {
+        munmap(target, bytes);
+        throw std::bad_alloc();  // the old block is still ours, unchanged
+      }
+    }
+    data_ = static_cast<char*>(p);
+    bytes_ = bytes;
+    madvise(data_, bytes_, MADV_HUGEPAGE);
     return;
   }
+#endif
   void* p = std::realloc(data_, bytes);
   if (p == nullptr) throw std::bad_alloc();  // the old block is still ours, unchanged
   data_ = static_cast<char*>(p);
   bytes_ = bytes;
-  if (bytes >= kHugePage) advise_huge_pages(data_, bytes);
 }
 
-NodeMemory::~NodeMemory() { std::free(data_); }
+NodeMemory::~NodeMemory() {
+#if defined(MCTS_HUGE_PAGE_MAPPINGS)
+  if (mapped_) {
+    munmap(data_, bytes_);
+    return;
+  }
+#endif
+  std::free(data_);
+}
 
 }  // namespace mcts
