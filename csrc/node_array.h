@@ -2,11 +2,11 @@
 // NodeMemory block that the tree owns.
 //
 // Why one block: a search appends nodes to 13 field arrays at once. One block means one growth
-// step for all of them, and a large block (>= 2 MiB) is allocated 2 MiB-aligned and offered to the
-// kernel for transparent huge pages: touching fresh node memory then costs one page fault per
-// 2 MiB instead of one per 4 KiB (faults and their zero-fill were ~15% of the native search loop).
-// It grows without copying its pages (mremap, node_memory.cpp), after which Tree::grow_nodes
-// shifts each slice up to its new offset.
+// step for all of them, and on Linux a large block (>= 2 MiB) is mapped 2 MiB-aligned and offered
+// to the kernel for transparent huge pages: touching fresh node memory then costs one page fault
+// per 2 MiB instead of one per 4 KiB (faults and their zero-fill were ~15% of the native search
+// loop). It grows without copying its pages (mremap, node_memory.cpp), after which
+// Tree::grow_nodes shifts each slice up to its new offset.
 // Why not std::vector: resize() would zero new elements that expand() overwrites anyway, and its
 // growth check is an out-of-line call per array.
 #pragma once

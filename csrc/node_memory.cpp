@@ -19,12 +19,12 @@
 
 namespace mcts {
 
+#if defined(MCTS_HUGE_PAGE_MAPPINGS)
 namespace {
 constexpr size_t kHugePage = size_t{2} << 20;  // x86-64 and arm64 Linux transparent huge pages
 
 size_t round_up(size_t n, size_t to) { return (n + to - 1) & ~(to - 1); }
 
-#if defined(MCTS_HUGE_PAGE_MAPPINGS)
 // A fresh mapping of `bytes` (a multiple of kHugePage) at a kHugePage-aligned address, asking for
 // transparent huge pages (a hint: ignored where THP is off); nullptr when out of memory.
 char* map_aligned(size_t bytes) {
@@ -38,8 +38,8 @@ char* map_aligned(size_t bytes) {
   madvise(aligned, bytes, MADV_HUGEPAGE);
   return aligned;
 }
-#endif
 }  // namespace
+#endif
 
 NodeMemory::NodeMemory(size_t bytes) {
   if (bytes == 0) return;

@@ -23,6 +23,15 @@ inline bool dead_child(uint8_t f) {
   return leaf_like && (f & kFlagPending);
 }
 
+// A hint to start loading p's cache line; nothing where the compiler has no such builtin.
+inline void prefetch(const void* p) {
+#if defined(__GNUC__) || defined(__clang__)
+  __builtin_prefetch(p);
+#else
+  (void)p;
+#endif
+}
+
 int32_t clamp_room(double limit, int32_t have) {
   const double room = std::ceil(limit) - have;
   return room >= INT32_MAX ? INT32_MAX : static_cast<int32_t>(room);
@@ -134,7 +143,7 @@ Tree::ChildChoice Tree::best_child(NodeId node, bool any_blocked) const {
     for (NodeId begin = head; begin < run_end; begin += kBlock) {
       const int count = run_end - begin < kBlock ? run_end - begin : kBlock;
       // The next level reads first_child of the winner: fetch it while the scores are computed.
-      __builtin_prefetch(&first_child[begin]);
+      prefetch(&first_child[begin]);
       const bool flying = any_in_flight(&in_flight[begin], count);
       score_run(puct, flying, t, &visits[begin], &in_flight[begin], &value_sum[begin], &prior[begin], count,
                 scores);
@@ -211,10 +220,10 @@ void Tree::select(int64_t k, Selection& out) {
       ++in_flight[n];
       // backup() walks this path up through parent[] and reward[], arrays selection never reads:
       // start loading them now rather than one dependent miss per level then.
-      __builtin_prefetch(&parent[n]);
-      __builtin_prefetch(&reward[n]);
+      prefetch(&parent[n]);
+      prefetch(&reward[n]);
     }
-    __builtin_prefetch(&depth[node]);  // expand() reads the leaf's depth
+    prefetch(&depth[node]);  // expand() reads the leaf's depth
     flags[node] |= kFlagPending;
     out.leaves.push_back(node);
     out.kinds.push_back(static_cast<uint8_t>(kind));
