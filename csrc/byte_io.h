@@ -34,8 +34,9 @@ class ByteWriter {
     const char* p = reinterpret_cast<const char*>(&value);
     out_.append(p, sizeof(T));
   }
-  template <class T>
-  void put_array(const std::vector<T>& values) {
+  template <class Array>  // std::vector or NodeArray
+  void put_array(const Array& values) {
+    using T = typename std::remove_pointer<decltype(values.data())>::type;
     if (!values.empty()) out_.append(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(T));
   }
   void put_bytes(const char* data, size_t n) { out_.append(data, n); }
@@ -61,8 +62,9 @@ class ByteReader {
     return value;
   }
   // Reads count values; checks the byte count before allocating.
-  template <class T>
-  void get_array(std::vector<T>& out, uint64_t count, const char* what) {
+  template <class Array>  // std::vector or NodeArray
+  void get_array(Array& out, uint64_t count, const char* what) {
+    using T = typename std::remove_reference<decltype(out[0])>::type;
     if (count > left_ / sizeof(T)) fail_truncated(what, count * sizeof(T));
     out.resize(count);
     if (count) std::memcpy(out.data(), take(count * sizeof(T), what), count * sizeof(T));

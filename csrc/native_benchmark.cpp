@@ -25,10 +25,15 @@ BenchmarkResult run_native_benchmark(const TreeConfig& config, int64_t simulatio
   tree.reserve(1 + simulations * width, 0);  // a search with a known budget does the same
   SplitMix64 rng(seed);
   Selection selection;
-  std::vector<int32_t> parents, teachers;
-  std::vector<double> priors, rewards, values;
-  std::vector<uint8_t> terminal;
-  std::vector<uint32_t> lengths;
+  std::vector<int32_t> parents;
+  std::vector<double> values;
+  // The same for every row: built once for the largest batch (as benchmarks/node_throughput.py
+  // does for the Python API loop).
+  const size_t max_rows = static_cast<size_t>(batch) * static_cast<size_t>(width);
+  const std::vector<double> priors(max_rows, 1.0 / width), rewards(max_rows, 0.0);
+  const std::vector<int32_t> teachers(max_rows, 0);
+  const std::vector<uint8_t> terminal(max_rows, 0);
+  const std::vector<uint32_t> lengths(max_rows, 0);
   const std::string no_text;
 
   BenchmarkResult result;
@@ -43,11 +48,6 @@ BenchmarkResult run_native_benchmark(const TreeConfig& config, int64_t simulatio
       if (selection.kinds[i] != static_cast<uint8_t>(LeafKind::kTerminal))
         parents.insert(parents.end(), width, selection.leaves[i]);
     const size_t rows = parents.size();
-    priors.assign(rows, 1.0 / width);
-    rewards.assign(rows, 0.0);
-    teachers.assign(rows, 0);
-    terminal.assign(rows, 0);
-    lengths.assign(rows, 0);
     tree.expand(parents.data(), priors.data(), teachers.data(), rewards.data(), terminal.data(),
                 no_text, lengths.data(), static_cast<int64_t>(rows));
     values.clear();

@@ -2,10 +2,20 @@
 // progressive widening, batched expansion and backup, subtree release.
 //
 // Node ids are creation order: node i was created before node i+1, so parent[i] < i for every
-// node but the root (id 0). Every per-node statistic lives in its own std::vector indexed by id
-// (DeepMind mctx lays out its tree the same way). The action text of all nodes lives in one byte
-// arena: node i's text is arena[action_begin(i), action_end[i]), appended in creation order, so a
-// node needs one uint32 offset instead of a pointer + length.
+// node but the root (id 0). Every per-node statistic lives in its own array indexed by id
+// (DeepMind mctx lays out its tree the same way); the arrays are slices of one memory block that
+// grows for all of them at once and is backed by huge pages when large (node_array.h). The action
+// text of all nodes lives in one byte arena: node i's text is arena[action_begin(i),
+// action_end[i]), appended in creation order, so a node needs one uint32 offset instead of a
+// pointer + length.
+//
+// Children are stored as runs of consecutive ids (lc0 keeps a node's edges in one array the same
+// way). One expand() call gives a parent its children as consecutive ids, so a parent usually has
+// one run; progressive widening adds later runs. first_child[p] is the head (lowest id) of p's
+// first run; a head h covers ids [h, h + run_length[h]) and next_run[h] is the head of p's next
+// (younger) run. Runs are listed oldest first, so walking them visits the children in ascending
+// id order, and selection reads each run's statistics as contiguous slices of the arrays (no
+// pointer chasing from one child to the next; the scoring loop vectorises).
 //
 // Virtual loss follows lc0's n_in_flight protocol: select() adds 1 to in_flight on every node of
 // each selected path and marks the leaf pending; backup() or cancel() removes exactly that again.
@@ -18,12 +28,15 @@
 #include <string>
 #include <vector>
 
+#include "node_array.h"
+
 namespace mcts {
 
 using NodeId = int32_t;
 constexpr NodeId kRoot = 0;            // the root exists from construction
 constexpr NodeId kNoParent = -1;       // parent of the root
-constexpr NodeId kNoChild = -1;        // end of a child list
+constexpr NodeId kNoChild = -1;        // no first child / no next run
+constexpr int32_t kMaxRunLength = UINT16_MAX;  // a longer run of children is split in several
 constexpr int32_t kNoTeacher = -1;     // teacher of the root (no one proposed it)
 constexpr int32_t kMaxTeacher = INT16_MAX;
 constexpr int32_t kMaxDepth = UINT16_MAX;
@@ -71,7 +84,7 @@ struct TreeConfig {
   int64_t max_nodes = INT32_MAX;  // node budget; expand() beyond it raises TreeFullError
 
   void validate() const;  // throws std::invalid_argument naming the bad value
-  bool widening() const;  // false when widen_c is +inf
+  bool widening() const { return widen_c != std::numeric_limits<double>::infinity(); }  // off at +inf
 };
 
 // The result of one select() call: k' <= k distinct leaves and their paths (flattened).
@@ -91,7 +104,9 @@ class Tree {
 
   const TreeConfig& config() const { return config_; }
   int64_t size() const { return static_cast<int64_t>(parent.size()); }
-  void check_id(int64_t id, const char* what) const;  // throws NodeIdError
+  void check_id(int64_t id, const char* what) const {  // throws NodeIdError
+    if (id < 0 || id >= size()) throw_bad_id(id, what);
+  }
 
   // --- tree_select.cpp ---
   // Picks up to k distinct leaves, adding virtual loss along each path. Fewer when the tree has
@@ -138,7 +153,7 @@ class Tree {
   // old_to_new[i] is node i's new id or kNoParent when released. Memory is reused in place.
   void reroot(NodeId new_root, std::vector<NodeId>& old_to_new);
 
-  // Rebuilds first_child/next_sibling from parent (after reroot and load).
+  // Rebuilds first_child/next_run/run_length from parent (after reroot and load).
   void rebuild_child_links();
   // Reserves storage for n nodes and text_bytes of action text (avoids regrowth when the
   // budget is known).
@@ -148,32 +163,34 @@ class Tree {
                    const char* text, uint32_t text_length);
 
   // ---------------------------------------------------------------------------------------
-  // Node storage, one vector per field, grouped by how the field changes.
+  // Node storage, one array per field (all slices of node_memory_, see node_array.h), grouped by
+  // how the field changes.
   // ---------------------------------------------------------------------------------------
 
   // Topology: set when a node is created; rewritten only by reroot() and load.
-  std::vector<NodeId> parent;        // kNoParent for the root; otherwise parent[i] < i
-  std::vector<NodeId> first_child;   // newest child, kNoChild when none
-  std::vector<NodeId> next_sibling;  // next older sibling, kNoChild at the end of the list
+  NodeArray<NodeId> parent;       // kNoParent for the root; otherwise parent[i] < i
+  NodeArray<NodeId> first_child;  // head of the first (oldest) child run, kNoChild when none
+  NodeArray<NodeId> next_run;     // run head: head of the parent's next run, else kNoChild
+  NodeArray<uint16_t> run_length; // run head: children in its run (>= 1); 0 inside a run
 
   // Creation data: written once by expand(); reroot() only clears the new root's.
-  std::vector<uint16_t> depth;       // depth[root] = 0, depth[i] = depth[parent[i]] + 1
-  std::vector<int16_t> teacher;      // id of the teacher that proposed it; kNoTeacher at the root
-  std::vector<float> prior;          // P(s, a) >= 0, finite (PUCT's prior)
-  std::vector<float> reward;         // immediate reward r of reaching this node, finite
-  std::vector<uint32_t> action_end;  // end of this node's text in arena; non-decreasing in id
+  NodeArray<uint16_t> depth;      // depth[root] = 0, depth[i] = depth[parent[i]] + 1
+  NodeArray<int16_t> teacher;     // id of the teacher that proposed it; kNoTeacher at the root
+  NodeArray<float> prior;         // P(s, a) >= 0, finite (PUCT's prior)
+  NodeArray<float> reward;        // immediate reward r of reaching this node, finite
+  NodeArray<uint32_t> action_end; // end of this node's text in arena; non-decreasing in id
 
   // Flags: terminal at creation, expanded/saturated by updates, pending by select/backup.
-  std::vector<uint8_t> flags;        // NodeFlag bits; kFlagBlocked is clear between calls
+  NodeArray<uint8_t> flags;       // NodeFlag bits; kFlagBlocked is clear between calls
 
   // Backed-up statistics: changed by backup() only.
-  std::vector<int32_t> visits;       // N >= 0; N[parent] >= sum of N[children]
-  std::vector<double> value_sum;     // sum of the returns G backed up through this node
+  NodeArray<int32_t> visits;      // N >= 0; N[parent] >= sum of N[children]
+  NodeArray<double> value_sum;    // sum of the returns G backed up through this node
 
   // Virtual loss: changed by select() (+1 along a path) and backup()/cancel() (-1).
-  std::vector<int32_t> in_flight;    // pending selections through this node, >= 0; 0 when idle
+  NodeArray<int32_t> in_flight;   // pending selections through this node, >= 0; 0 when idle
 
-  std::vector<char> arena;           // action texts, UTF-8, node after node
+  std::vector<char> arena;        // action texts, UTF-8, node after node
 
   // Range of every return G backed up so far, for Q normalisation (MuZero's MinMaxStats).
   double q_min = std::numeric_limits<double>::infinity();
@@ -181,6 +198,7 @@ class Tree {
 
  private:
   TreeConfig config_;
+  NodeMemory node_memory_;  // the block behind every NodeArray above
   // select() scratch, kept to avoid allocating per call.
   std::vector<NodeId> scratch_path_;
   std::vector<NodeId> scratch_blocked_;
@@ -189,15 +207,48 @@ class Tree {
     NodeId best = kNoChild;
     int32_t count = 0;
   };
+  [[noreturn]] void throw_bad_id(int64_t id, const char* what) const;
   ChildChoice best_child(NodeId node, bool any_blocked) const;
+  // Links the newest node `id` as the youngest child of p: extends p's last run when id follows
+  // it directly, else starts a new run. `tail` is p's last run head or kNoChild (then it is
+  // looked up). Returns p's last run head afterwards.
+  NodeId link_child(NodeId p, NodeId id, NodeId tail);
+  // Resizes every per-node array (not the arena) to n nodes, growing node_memory_ if needed.
+  void resize_nodes(size_t n);
+  // Moves every per-node array into a new node_memory_ with room for `capacity` nodes.
+  void grow_nodes(size_t capacity);
+  // Calls f on every per-node array of t (every field above but the arena); t may be const.
+  static constexpr int kNodeArrays = 13;
+  template <class T, class F>
+  static void for_each_node_array(T& t, F&& f) {
+    f(t.parent), f(t.first_child), f(t.next_run), f(t.run_length), f(t.depth), f(t.teacher);
+    f(t.prior), f(t.reward), f(t.action_end), f(t.flags), f(t.visits), f(t.value_sum), f(t.in_flight);
+  }
   int32_t widen_room(NodeId node, int32_t num_children) const;
   void check_pending_leaves(const int32_t* leaves, int64_t n, const char* op);
 };
 
-// Bytes of per-node storage (all the vectors above, not the arena). lc0's node is 64 bytes.
-constexpr size_t kBytesPerNode = sizeof(NodeId) * 3 + sizeof(uint16_t) + sizeof(int16_t) +
+// Bytes of per-node storage (all the arrays above, not the arena). lc0's node is 64 bytes.
+constexpr size_t kBytesPerNode = sizeof(NodeId) * 3 + sizeof(uint16_t) * 2 + sizeof(int16_t) +
                                  sizeof(float) * 2 + sizeof(uint32_t) + sizeof(uint8_t) +
                                  sizeof(int32_t) + sizeof(double) + sizeof(int32_t);
 static_assert(kBytesPerNode <= 48, "per-node statistics must stay within 48 bytes");
+
+inline NodeId Tree::link_child(NodeId p, NodeId id, NodeId tail) {
+  if (first_child[p] == kNoChild) {
+    first_child[p] = id;
+    run_length[id] = 1;
+    return id;
+  }
+  if (tail == kNoChild)
+    for (tail = first_child[p]; next_run[tail] != kNoChild;) tail = next_run[tail];
+  if (tail + run_length[tail] == id && run_length[tail] < kMaxRunLength) {
+    ++run_length[tail];  // id sits right after p's last run: the run grows (the common case)
+    return tail;
+  }
+  next_run[tail] = id;
+  run_length[id] = 1;
+  return id;
+}
 
 }  // namespace mcts

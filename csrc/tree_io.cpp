@@ -168,6 +168,7 @@ LoadedTree deserialize_tree(const char* data, size_t size) {
   const uint64_t arena_bytes = r.get<uint64_t>("arena size");
   if (n < 1 || n > static_cast<uint64_t>(c.max_nodes)) corrupt("node count " + std::to_string(n));
   if (n > r.left() / kSavedBytesPerNode || arena_bytes > r.left()) corrupt("sizes exceed the file");
+  t.reserve(static_cast<int64_t>(n), static_cast<int64_t>(arena_bytes));  // room for every node array
   r.get_array(t.parent, n, "parent");
   r.get_array(t.teacher, n, "teacher");
   r.get_array(t.prior, n, "prior");
@@ -183,7 +184,8 @@ LoadedTree deserialize_tree(const char* data, size_t size) {
       t.depth[i] = static_cast<uint16_t>(t.depth[t.parent[i]] + 1);
   check_tree_arrays(t, arena_bytes);
   t.first_child.assign(n, kNoChild);
-  t.next_sibling.assign(n, kNoChild);
+  t.next_run.assign(n, kNoChild);
+  t.run_length.assign(n, 0);
   t.in_flight.assign(n, 0);
   t.rebuild_child_links();
   if (file_flags & kHasWeights) loaded.weights = read_weights(r);

@@ -15,14 +15,14 @@ void Tree::path(NodeId id, std::vector<NodeId>& out) const {
 void Tree::children(NodeId id, std::vector<NodeId>& out) const {
   check_id(id, "children");
   out.clear();
-  for (NodeId c = first_child[id]; c != kNoChild; c = next_sibling[c]) out.push_back(c);
-  std::reverse(out.begin(), out.end());
+  for (NodeId head = first_child[id]; head != kNoChild; head = next_run[head])
+    for (NodeId c = head; c < head + run_length[head]; ++c) out.push_back(c);
 }
 
 int32_t Tree::num_children(NodeId id) const {
   check_id(id, "num_children");
   int32_t count = 0;
-  for (NodeId c = first_child[id]; c != kNoChild; c = next_sibling[c]) ++count;
+  for (NodeId head = first_child[id]; head != kNoChild; head = next_run[head]) count += run_length[head];
   return count;
 }
 
@@ -31,13 +31,15 @@ void Tree::best_path(bool by_visits, std::vector<NodeId>& out) const {
   for (NodeId node = kRoot;;) {
     NodeId best = kNoChild;
     double best_key = 0.0;
-    // Newest first, ">=" so that ties go to the oldest child.
-    for (NodeId c = first_child[node]; c != kNoChild; c = next_sibling[c]) {
-      if (visits[c] == 0) continue;
-      const double key = by_visits ? static_cast<double>(visits[c]) : value_sum[c] / visits[c];
-      if (best == kNoChild || key >= best_key) {
-        best = c;
-        best_key = key;
+    // Ascending ids, ">" so that ties go to the oldest child.
+    for (NodeId head = first_child[node]; head != kNoChild; head = next_run[head]) {
+      for (NodeId c = head; c < head + run_length[head]; ++c) {
+        if (visits[c] == 0) continue;
+        const double key = by_visits ? static_cast<double>(visits[c]) : value_sum[c] / visits[c];
+        if (best == kNoChild || key > best_key) {
+          best = c;
+          best_key = key;
+        }
       }
     }
     if (best == kNoChild) return;

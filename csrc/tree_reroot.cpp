@@ -43,15 +43,7 @@ void Tree::reroot(NodeId new_root, std::vector<NodeId>& old_to_new) {
     value_sum[id] = value_sum[old_id];
     in_flight[id] = 0;
   }
-  const size_t kept = static_cast<size_t>(next);
-  for (auto* v : {&parent, &first_child, &next_sibling, &visits, &in_flight}) v->resize(kept);
-  depth.resize(kept);
-  teacher.resize(kept);
-  prior.resize(kept);
-  reward.resize(kept);
-  action_end.resize(kept);
-  flags.resize(kept);
-  value_sum.resize(kept);
+  resize_nodes(static_cast<size_t>(next));
   arena.resize(write);
   rebuild_child_links();
 }

@@ -61,25 +61,20 @@ NodeId Tree::expand(const int32_t* parents, const double* priors, const int32_t*
     throw TreeFullError("expand: the action-text arena would exceed 4 GiB; reroot() to release text");
 
   const NodeId first = static_cast<NodeId>(size());
-  const size_t end = static_cast<size_t>(first + n);
-  // Bulk append: grow every array once, then fill (push_node per row is 13 capacity checks).
-  for (auto* v : {&parent, &first_child, &next_sibling, &visits, &in_flight}) v->resize(end);
-  depth.resize(end);
-  teacher.resize(end);
-  prior.resize(end);
-  reward.resize(end);
-  action_end.resize(end);
-  flags.resize(end);
-  value_sum.resize(end, 0.0);
+  // Bulk append: grow every array once, then fill (push_node per row is 14 capacity checks).
+  resize_nodes(static_cast<size_t>(first + n));
   arena.insert(arena.end(), texts.begin(), texts.end());
   uint32_t text_end = action_end[first - 1];
+  NodeId last_parent = kNoParent, last_tail = kNoChild;  // rows of one parent come in a block
   for (int64_t i = 0; i < n; ++i) {
     const NodeId id = first + static_cast<NodeId>(i);
     const NodeId p = parents[i];
     parent[id] = p;
     first_child[id] = kNoChild;
-    next_sibling[id] = first_child[p];
-    first_child[p] = id;
+    next_run[id] = kNoChild;
+    run_length[id] = 0;
+    last_tail = link_child(p, id, p == last_parent ? last_tail : kNoChild);
+    last_parent = p;
     depth[id] = static_cast<uint16_t>(depth[p] + 1);
     teacher[id] = static_cast<int16_t>(teachers[i]);
     prior[id] = static_cast<float>(priors[i]);
@@ -88,6 +83,7 @@ NodeId Tree::expand(const int32_t* parents, const double* priors, const int32_t*
     action_end[id] = text_end;
     flags[id] = terminal[i] ? kFlagTerminal : 0;
     visits[id] = 0;
+    value_sum[id] = 0.0;
     in_flight[id] = 0;
     flags[p] |= kFlagExpanded;
   }

@@ -193,6 +193,47 @@ def test_read_api():
     assert tree.memory_bytes() >= len(tree) * mcts.BYTES_PER_NODE
 
 
+def test_children_from_several_expand_calls_and_long_runs_read_back_in_order():
+    # Children are stored as runs of consecutive ids: interleaved parents, a second expand call
+    # and a run longer than one run holds (65535) must all read back as ascending ids.
+    tree = mcts.Tree(widen_c=None)
+    n = 70_000
+    first = tree.expand(np.zeros(n, dtype=np.int32), np.linspace(0.0, 1.0, n), np.zeros(n, dtype=np.int32),
+                        np.zeros(n), np.zeros(n, dtype=bool))
+    assert tree.num_children(ROOT) == n and tree.children(ROOT).ids.tolist() == list(range(1, n + 1))
+    assert tree.select(1).leaves.tolist() == [n]  # the highest prior is the newest child
+    tree.cancel([n])
+    more = tree.expand([1, ROOT, 1], [0.1, 0.2, 0.3], [0, 0, 0], [0.0, 0.0, 0.0], [False] * 3)
+    assert tree.children(1).ids.tolist() == [more[0], more[2]]
+    assert tree.children(ROOT).ids.tolist() == [*range(1, n + 1), more[1]]
+    tree.reroot(int(first[0]))
+    assert tree.children(ROOT).ids.tolist() == [1, 2]
+
+
+def test_statistics_survive_the_node_memory_growing_past_huge_page_sizes():
+    # All per-node arrays share one block that moves and regrows (past 2 MiB, where it is
+    # realloc'ed and each array is shifted to its new offset); searching while it grows must
+    # leave every field as the oracle has it.
+    from reference_tree import ReferenceTree
+
+    tree, ref = mcts.Tree(widen_c=None), ReferenceTree(widen_c=None)
+    rng = np.random.default_rng(0)
+    for _ in range(24):  # 24 x 5000 nodes x 47 bytes: the block grows from 1 node to > 4 MiB
+        sel = tree.select(8)
+        assert sel.leaves.tolist() == ref.select(8)[0]
+        parents = np.sort(rng.integers(0, len(ref), 5000)).astype(np.int32)
+        priors, rewards = rng.random(5000), rng.normal(size=5000)
+        args = (parents.tolist(), priors.tolist(), [0] * 5000, rewards.tolist(), [False] * 5000)
+        tree.expand(*args)
+        ref.expand(*args, [""] * 5000)
+        values = rng.random(len(sel))
+        tree.backup(sel.leaves, values)
+        ref.backup(sel.leaves.tolist(), values.tolist())
+    got = tree.nodes()
+    for name, values in ref.columns().items():
+        np.testing.assert_array_equal(getattr(got, name), np.asarray(values), err_msg=name)
+
+
 def test_reroot_keeps_the_subtree_and_renumbers_it():
     tree = mcts.Tree(widen_c=None)
     tree.select(1)

@@ -33,6 +33,10 @@ def assert_same(tree: mcts.Tree, ref: ReferenceTree) -> None:
     for name, values in want.items():
         np.testing.assert_array_equal(getattr(got, name), np.asarray(values), err_msg=name)
     assert tree.q_bounds() == (ref.q_min, ref.q_max)
+    # Children are stored as runs of consecutive ids; they must read back as the oracle's lists.
+    for i, node in enumerate(ref.nodes):
+        assert tree.children(i).ids.tolist() == node.children
+        assert tree.num_children(i) == len(node.children)
 
 
 def check_invariants(tree: mcts.Tree) -> None:
