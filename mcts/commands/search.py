@@ -25,6 +25,8 @@ def register(subparsers) -> None:
     p.add_argument("--simulations", type=int, help="simulation budget per task")
     p.add_argument("--tokens", type=int, help="generated-token budget per task")
     p.add_argument("--seconds", type=float, help="wall-time budget per task")
+    p.add_argument("--concurrent-tasks", type=int, metavar="N",
+                   help="search N tasks at once, batching their teacher calls (default 1)")
     p.add_argument("--seed", type=int, help="seed for puzzles, sampling and teacher picks")
     p.add_argument("--static-weights", action="store_true", help="keep teacher weights at 1/N (uniform baseline)")
     p.add_argument("--judge", metavar="MODEL", help="LMGT judge model (HF path or bundled name)")
@@ -45,6 +47,7 @@ def overrides_from(args: argparse.Namespace) -> dict:
         "data": args.data,
         "teachers": args.teachers,
         "num_tasks": args.num_tasks,
+        "concurrent_tasks": args.concurrent_tasks,
         "seed": seed,
         "search.seed": seed,
         "out": args.out,

@@ -44,6 +44,8 @@ class RunConfig:
     seed: int = 0
     min_free_mb: float = 200.0
     device: str = "cpu"
+    # Searches run at once, their teacher calls batched together (mcts.run.coalesce); 1 = one by one.
+    concurrent_tasks: int = 1
     # Text tasks: reward component weights (value.COMPONENT_KEYS) and the perplexity scoring model.
     rewards: dict[str, float] | None = None
     scoring_model: str | None = None
@@ -58,6 +60,8 @@ class RunConfig:
             raise ValueError("at least one teacher is needed (--teacher SPEC, e.g. hf:countdown-expert)")
         if self.num_tasks < 1:
             raise ValueError(f"num_tasks must be >= 1, got {self.num_tasks}")
+        if self.concurrent_tasks < 1:
+            raise ValueError(f"concurrent_tasks must be >= 1, got {self.concurrent_tasks}")
         if self.min_free_mb < 0:
             raise ValueError(f"min_free_mb must be >= 0, got {self.min_free_mb}")
 

@@ -3,6 +3,11 @@
 The teacher weights carry over from task to task (the ensemble learns which teachers to trust across
 the data set); each task's tree is saved together with the weights as they were after it, so
 ``--resume`` picks up the weights of the last finished task.
+
+With ``concurrent_tasks`` > 1, that many searches run at once on the shared weights, and their
+teacher requests are batched by a :class:`~mcts.run.coalesce.RequestCoalescer` (one call per
+teacher whenever every search is waiting). Results stay reproducible for a given setting, but
+differ from a sequential run: the weights each task sees depend on which tasks ran beside it.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from mcts.run.coalesce import RequestCoalescer
 from mcts.run.config import RunConfig, to_toml
 from mcts.run.rundir import DiskFullError, RunDir
 from mcts.search.engine import search_async
@@ -24,7 +30,7 @@ from mcts.search.evaluate import LeafEvaluator
 from mcts.search.state import new_search_state
 from mcts.search.task import SearchTask
 from mcts.tree_io import load_tree, save_tree
-from mcts.types import Judge, SearchResult, Teacher
+from mcts.types import Judge, Teacher
 from mcts.weights import TeacherWeights
 
 log = logging.getLogger(__name__)
@@ -110,34 +116,57 @@ async def _run(config, tasks, teachers, resume, evaluator_factory, judge, consol
         console=console,
     )
     bar = progress.add_task("tasks", total=len(tasks), completed=len(done), solved=totals.solved, tokens=totals.tokens)
-    with Live(Group(progress, weights_table(weights)), console=console, refresh_per_second=4, transient=False) as live:
-        for index, task in enumerate(todo, start=len(done)):
+    workers = max(1, min(config.concurrent_tasks, len(todo)))
+    coalescer = RequestCoalescer(teachers) if workers > 1 else None
+    search_teachers = coalescer.wrap() if coalescer else teachers
+    queue = iter(enumerate(todo, start=len(done)))  # shared: each worker takes the next task
+
+    async def worker(slot: int) -> None:
+        for index, task in queue:
+            if totals.stopped:
+                return
             state = new_search_state(
                 task,
-                teachers,
+                search_teachers,
                 weights,
                 config.search,
                 evaluator=evaluator_factory() if evaluator_factory else None,
                 judge=judge,
             )
-            result: SearchResult = await search_async(state)
-            try:
-                run_dir.check_disk()
-                save_tree(run_dir.tree_path(task.id), state.tree, weights)
-                run_dir.record_task(result)
-                run_dir.record_weights(index, task.id, weights.names, weights.probabilities())
-            except (DiskFullError, OSError) as err:
-                totals.stopped = f"stopped before saving task {task.id}: {err}"
-                console.print(f"[red]{totals.stopped}[/red]")
-                break
-            totals.add(
-                {"solved": result.solved, "tokens": result.generated_tokens, "simulations": result.simulations, "seconds": result.seconds}
-            )
-            write_summary(run_dir, totals, weights)
+            if coalescer is None:
+                result = await search_async(state)
+            else:
+                async with coalescer.search(slot):
+                    result = await search_async(state)
+            if not save_task(run_dir, index, task, state, result, weights, totals, console):
+                return
             progress.update(bar, advance=1, solved=totals.solved, tokens=totals.tokens)
             live.update(Group(progress, weights_table(weights)))
+
+    with Live(Group(progress, weights_table(weights)), console=console, refresh_per_second=4, transient=False) as live:
+        await asyncio.gather(*(worker(slot) for slot in range(workers)))
     write_summary(run_dir, totals, weights)
     return totals
+
+
+def save_task(run_dir, index, task, state, result, weights, totals, console) -> bool:
+    """Saves one finished task (tree with the weights as they are now, trajectories, weights row) and
+    adds it to the totals; False (and ``totals.stopped`` set) when the disk refused it."""
+    try:
+        run_dir.check_disk()
+        save_tree(run_dir.tree_path(task.id), state.tree, weights)
+        run_dir.record_task(result)
+        run_dir.record_weights(index, task.id, weights.names, weights.probabilities())
+    except (DiskFullError, OSError) as err:
+        if not totals.stopped:
+            totals.stopped = f"stopped before saving task {task.id}: {err}"
+            console.print(f"[red]{totals.stopped}[/red]")
+        return False
+    totals.add(
+        {"solved": result.solved, "tokens": result.generated_tokens, "simulations": result.simulations, "seconds": result.seconds}
+    )
+    write_summary(run_dir, totals, weights)
+    return True
 
 
 def resume_weights(run_dir: RunDir, tasks: Sequence[SearchTask], done: set[str]) -> TeacherWeights | None:
