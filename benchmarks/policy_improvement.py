@@ -111,6 +111,7 @@ def main(argv=None) -> int:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--beta", type=float, default=0.04, help="KL coefficient")
+    parser.add_argument("--epsilon-high", type=float, default=0.2, help="upper clip of the ratio (DAPO's clip-higher when > 0.2)")
     parser.add_argument("--group-by", choices=("siblings", "prompt"), default="siblings")
     parser.add_argument("--min-visits", type=int, default=1, help="siblings: leave out children visited fewer times")
     parser.add_argument("--negative-weight", type=float, default=1.0,
@@ -141,7 +142,7 @@ def main(argv=None) -> int:
             result = train_grpo(
                 records, policy, args.out / f"round-{r}" / "policy",
                 GRPOConfig(group_by=args.group_by, beta=args.beta, min_visits=args.min_visits,
-                           negative_weight=args.negative_weight),
+                           negative_weight=args.negative_weight, epsilon_high=args.epsilon_high),
                 TrainSettings(learning_rate=args.lr, epochs=args.epochs, batch_size=args.batch_size, max_length=256,
                               seed=r, device=args.device),
                 reference=reference, progress=False,

@@ -34,6 +34,19 @@ def test_search_then_show_on_the_bundled_teachers(tmp_path, capsys, monkeypatch)
     assert (out / "trajectories.jsonl").read_text() == before
 
 
+@pytest.mark.slow
+def test_concurrent_tasks_on_the_bundled_teachers_are_reproducible(tmp_path):
+    """Three searches at once, their HF teacher calls batched: every task saved, the same twice."""
+    outs = [tmp_path / "a", tmp_path / "b"]
+    for out in outs:
+        assert main(["search", "--num-tasks", "3", "--simulations", "12", "--seed", "4", "--concurrent-tasks", "3",
+                     "--out", str(out), "--min-free-mb", "0"]) == 0
+    summary = json.loads((outs[0] / "summary.json").read_text())
+    assert summary["tasks"] == 3 and summary["wall_seconds"] > 0
+    assert len(list((outs[0] / "trees").glob("*.tree"))) == 3
+    assert (outs[0] / "trajectories.jsonl").read_text() == (outs[1] / "trajectories.jsonl").read_text()
+
+
 def test_a_bad_teacher_path_is_one_clear_error(tmp_path, capsys):
     code = main(["search", "--teacher", f"hf:{tmp_path / 'no-such-model'}", "--out", str(tmp_path / "run")])
     assert code == 2

@@ -244,5 +244,8 @@ def test_negative_weight_scales_only_the_losers_advantages(tmp_path):
     assert (full > 0).sum() == 1 and (full < 0).sum() == 2
     assert torch.equal(scaled[full > 0], full[full > 0])
     assert torch.allclose(scaled[full < 0], 0.25 * full[full < 0])
+    winners_only = train_grpo(run, policy, tmp_path / "0", GRPOConfig(negative_weight=0.0), settings, progress=False)
+    kept = Rollout.load(tmp_path / "0" / ROLLOUT_FILE).scalars["advantage"]
+    assert winners_only.samples == 1 and torch.equal(kept, full[full > 0])
     with pytest.raises(ValueError, match="negative_weight"):
         GRPOConfig(negative_weight=1.5)

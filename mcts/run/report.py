@@ -18,7 +18,7 @@ def summary_table(run: RunDir) -> Table:
         raise FileNotFoundError(f"{run.path} is not a run directory (no summary.json); run `mcts-llm search --out {run.path}`")
     summary = json.loads(run.summary.read_text(encoding="utf-8"))
     table = Table(title=f"run {run.path}", show_header=False)
-    for key in ("tasks", "solved", "solve_rate", "tokens", "simulations", "seconds", "stopped"):
+    for key in ("tasks", "solved", "solve_rate", "tokens", "simulations", "seconds", "wall_seconds", "stopped"):
         value = summary.get(key)
         table.add_row(key, f"{value:.3f}" if isinstance(value, float) else str(value))
     for name, p in (summary.get("teacher_probabilities") or {}).items():

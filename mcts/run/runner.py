@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -42,7 +43,8 @@ class RunTotals:
     solved: int = 0
     tokens: int = 0
     simulations: int = 0
-    seconds: float = 0.0
+    seconds: float = 0.0  # summed over tasks (overlapping when tasks run concurrently)
+    wall_seconds: float = 0.0  # this call's wall time
     stopped: str | None = None
 
     def add(self, row: dict) -> None:
@@ -94,6 +96,7 @@ def run_search(
 
 
 async def _run(config, tasks, teachers, resume, evaluator_factory, judge, console) -> RunTotals:
+    started = time.monotonic()
     run_dir = RunDir(config.out, min_free_mb=config.min_free_mb)
     run_dir.create(resume=resume)
     run_dir.write_config(to_toml(config))
@@ -145,6 +148,7 @@ async def _run(config, tasks, teachers, resume, evaluator_factory, judge, consol
 
     with Live(Group(progress, weights_table(weights)), console=console, refresh_per_second=4, transient=False) as live:
         await asyncio.gather(*(worker(slot) for slot in range(workers)))
+    totals.wall_seconds = time.monotonic() - started
     write_summary(run_dir, totals, weights)
     return totals
 
@@ -192,6 +196,7 @@ def write_summary(run_dir: RunDir, totals: RunTotals, weights: TeacherWeights) -
                 "tokens": totals.tokens,
                 "simulations": totals.simulations,
                 "seconds": round(totals.seconds, 3),
+                "wall_seconds": round(totals.wall_seconds, 3),
                 "teacher_probabilities": dict(zip(weights.names, map(float, weights.probabilities()))),
                 "stopped": totals.stopped,
             }

@@ -170,7 +170,8 @@ def grouped_samples(
 class GRPOConfig:
     """What GRPO optimises; ``TrainSettings`` holds how (learning rate, batches, device).
 
-    ``negative_weight`` scales the advantages below zero (1: plain GRPO). Lowering it keeps the
+    ``negative_weight`` scales the advantages below zero (1: plain GRPO; 0 leaves the losing samples
+    out of training altogether, KL included, rather than feeding them with zero weight). Lowering it keeps the
     push toward the search's winning steps and softens the push away from losing ones, which on
     a small policy mostly share their tokens with the winners (format, digits) and drag them down
     too. Positive-only updates favour pass@1 over pass@k ("The Surprising Effectiveness of Negative
@@ -220,6 +221,11 @@ def train_grpo(
         records, group_by=config.group_by, reward=config.reward, scale=config.scale,
         min_visits=config.min_visits, policy_teachers=config.policy_teachers,
     )
+    if config.negative_weight == 0.0:
+        # Losers would carry no policy gradient, only KL, yet fill most of every batch (about four
+        # in five siblings lose on countdown): leaving them out saves their passes and keeps the
+        # winners from being averaged with zeros.
+        samples = [s for s in samples if s.advantage > 0]
 
     def prepare(rollout: Rollout, _values) -> Rollout:
         adv = torch.tensor([s.advantage for s in samples], dtype=torch.float32)
