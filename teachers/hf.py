@@ -46,8 +46,9 @@ def _mix_seeds(*parts: object) -> int:
 class HFTeacher:
     """A ``transformers`` causal LM as a teacher.
 
-    Requests that share ``(n, temperature, top_p, max_tokens)`` go through one ``generate`` call
-    (left-padded, ``num_return_sequences=n``), in chunks of at most ``max_batch_rows`` rows.
+    Requests that share ``(temperature, top_p)`` go through one ``generate`` call (left-padded, each
+    prompt repeated once per sample), in chunks of at most ``max_batch_rows`` rows; each row stops at
+    its own stop strings and ``max_tokens``.
     Randomness: each ``generate`` call is seeded from its requests' seeds (or, for unseeded
     requests, from the teacher's ``seed`` and a call counter), under a forked torch RNG. Results
     are reproducible for the same batch; unlike vLLM, a request's samples also depend on which
@@ -109,21 +110,32 @@ class HFTeacher:
         """For each request, ``request.n`` proposals (see the class docstring for batching and seeds)."""
         reqs = check_requests(requests)
         results: list[list[Proposal]] = [[] for _ in reqs]
-        groups: dict[tuple[int, float, float, int], list[int]] = {}
+        groups: dict[tuple[float, float], list[int]] = {}
         for i, r in enumerate(reqs):
-            groups.setdefault((sampled_n(r), r.temperature, r.top_p, r.max_tokens), []).append(i)
+            groups.setdefault((r.temperature, r.top_p) if r.temperature > 0 else (0.0, 1.0), []).append(i)
         sampled_tokens = 0
         with self._lock:
-            for (n, temperature, top_p, max_tokens), idxs in groups.items():
-                per_chunk = max(1, self.max_batch_rows // n)
-                for start in range(0, len(idxs), per_chunk):
-                    chunk = idxs[start : start + per_chunk]
-                    batch = self._generate_batch([reqs[i] for i in chunk], n, temperature, top_p, max_tokens)
+            for (temperature, top_p), idxs in groups.items():
+                for chunk in self._row_chunks(reqs, idxs):
+                    batch = self._generate_batch([reqs[i] for i in chunk], temperature, top_p)
                     for i, props in zip(chunk, batch):
                         sampled_tokens += sum(p.num_tokens for p in props)
                         results[i] = fan_out_greedy(reqs[i], props)
         self.stats.add_call(len(reqs), sum(len(p) for p in results), sampled_tokens)
         return results
+
+    def _row_chunks(self, reqs: list[GenerationRequest], idxs: list[int]) -> list[list[int]]:
+        """Consecutive requests whose sampled rows fit ``max_batch_rows`` (a larger request goes alone)."""
+        chunks: list[list[int]] = [[]]
+        rows = 0
+        for i in idxs:
+            n = sampled_n(reqs[i])
+            if chunks[-1] and rows + n > self.max_batch_rows:
+                chunks.append([])
+                rows = 0
+            chunks[-1].append(i)
+            rows += n
+        return chunks
 
     async def agenerate(self, requests: Sequence[GenerationRequest]) -> list[list[Proposal]]:
         """``generate`` in a worker thread (calls are serialised: one model, one batch at a time)."""
@@ -146,11 +158,12 @@ class HFTeacher:
             raise ValueError(f"request {index} has an empty prompt; a causal LM needs at least one prompt token")
         return ids
 
-    def _generate_batch(
-        self, reqs: list[GenerationRequest], n: int, temperature: float, top_p: float, max_tokens: int
-    ) -> list[list[Proposal]]:
-        prompts = [self._prompt_ids(i, r) for i, r in enumerate(reqs)]
-        self.stats.add_prompt(sum(map(len, prompts)) * n, None)
+    def _generate_batch(self, reqs: list[GenerationRequest], temperature: float, top_p: float) -> list[list[Proposal]]:
+        """One ``generate`` call: each request's prompt repeated once per sampled row (request-major);
+        rows run to the longest ``max_tokens`` and are cut at their own."""
+        counts = [sampled_n(r) for r in reqs]
+        prompts = [ids for i, r in enumerate(reqs) for ids in [self._prompt_ids(i, r)] * counts[i]]
+        self.stats.add_prompt(sum(map(len, prompts)), None)
         width = max(map(len, prompts))
         input_ids = torch.full((len(prompts), width), self._pad_id, dtype=torch.long)
         attention = torch.zeros((len(prompts), width), dtype=torch.long)
@@ -159,16 +172,16 @@ class HFTeacher:
             attention[row, width - len(ids) :] = 1
         sampling = dict(do_sample=True, temperature=temperature, top_p=top_p, top_k=0) if temperature > 0 else {}
         config = GenerationConfig(
-            max_new_tokens=max_tokens,
-            num_return_sequences=n,
+            max_new_tokens=max(r.max_tokens for r in reqs),
             pad_token_id=self._pad_id,
             eos_token_id=sorted(self._eos_ids) or None,
             output_logits=True,
             return_dict_in_generate=True,
             **sampling,
         )
-        row_stops = [r.stop for r in reqs for _ in range(n)]  # generate repeats each prompt n times in a row
-        criteria = StoppingCriteriaList([_StopStrings(self.tokenizer, row_stops, width)])
+        row_stops = [r.stop for r, n in zip(reqs, counts) for _ in range(n)]
+        row_limits = [r.max_tokens for r, n in zip(reqs, counts) for _ in range(n)]
+        criteria = StoppingCriteriaList([_StopStrings(self.tokenizer, row_stops, row_limits, width)])
         seed = _mix_seeds(*(r.seed for r in reqs)) if any(r.seed is not None for r in reqs) else None
         if seed is None:
             seed = _mix_seeds(self.seed, next(self._calls))
@@ -185,10 +198,11 @@ class HFTeacher:
         logprobs = torch.log_softmax(torch.stack(out.logits, dim=1).float(), dim=-1).cpu()
         chosen = logprobs.gather(-1, generated.unsqueeze(-1)).squeeze(-1)
         proposals = [
-            self._proposal(generated[row].tolist(), chosen[row].tolist(), row_stops[row], max_tokens)
+            self._proposal(generated[row].tolist(), chosen[row].tolist(), row_stops[row], row_limits[row])
             for row in range(generated.shape[0])
         ]
-        return [proposals[k * n : (k + 1) * n] for k in range(len(reqs))]
+        starts = list(itertools.accumulate(counts, initial=0))
+        return [proposals[starts[k] : starts[k + 1]] for k in range(len(reqs))]
 
     def _proposal(self, tokens: list[int], logprobs: list[float], stop: tuple[str, ...], max_tokens: int) -> Proposal:
         """Cuts one generated row where vLLM would have stopped: at EOS (kept in ``token_ids``),
@@ -226,21 +240,24 @@ class HFTeacher:
 
 
 class _StopStrings(StoppingCriteria):
-    """Stops each row as soon as its generated text holds one of its stop strings.
+    """Stops each row as soon as its generated text holds one of its stop strings, or it has its own
+    ``max_tokens`` (rows of one batch may have different limits).
 
     Only the generated part is searched (as vLLM does), never the prompt; rows are request-major.
     """
 
-    def __init__(self, tokenizer: Any, row_stops: list[tuple[str, ...]], prompt_width: int) -> None:
+    def __init__(self, tokenizer: Any, row_stops: list[tuple[str, ...]], row_limits: list[int], prompt_width: int) -> None:
         self.tokenizer = tokenizer
         self.row_stops = row_stops
+        self.row_limits = row_limits
         self.prompt_width = prompt_width
 
     def __call__(self, input_ids: torch.Tensor, scores: Any, **kwargs: Any) -> torch.Tensor:
-        done = torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
-        if not any(self.row_stops):
-            return done
-        texts = self.tokenizer.batch_decode(input_ids[:, self.prompt_width :], skip_special_tokens=True)
-        for row, (text, stops) in enumerate(zip(texts, self.row_stops)):
-            done[row] = any(s and s in text for s in stops)
+        generated = input_ids.shape[1] - self.prompt_width
+        done = torch.tensor([generated >= limit for limit in self.row_limits], dtype=torch.bool, device=input_ids.device)
+        rows = [row for row, stops in enumerate(self.row_stops) if stops and not done[row]]
+        if rows:
+            texts = self.tokenizer.batch_decode(input_ids[rows, self.prompt_width :], skip_special_tokens=True)
+            for row, text in zip(rows, texts):
+                done[row] = any(s and s in text for s in self.row_stops[row])
         return done

@@ -119,6 +119,25 @@ def test_mixed_batch_keeps_order_and_counts(hf_teacher):
     assert alone[0].token_ids == results[1][0].token_ids  # greedy does not depend on batch-mates
 
 
+def test_one_call_serves_different_n_and_limits_each_row_cut_at_its_own(hf_teacher, monkeypatch):
+    calls = []
+    real = hf_teacher.model.generate
+    monkeypatch.setattr(hf_teacher.model, "generate", lambda **kw: calls.append(kw["input_ids"].shape) or real(**kw))
+    requests = [
+        GenerationRequest(PROMPT, n=2, max_tokens=3, temperature=1.0, seed=5),  # a step cut short
+        GenerationRequest(OTHER, n=1, max_tokens=40, temperature=1.0, seed=6),  # a whole rollout
+        GenerationRequest(PROMPT, n=3, max_tokens=24, stop=("\n",), temperature=1.0, seed=7),
+    ]
+    results = hf_teacher.generate(requests)
+    assert len(calls) == 1 and calls[0][0] == 6, "same temperature and top_p: one generate call, one row per sample"
+    assert [len(r) for r in results] == [2, 1, 3]
+    for request, proposals in zip(requests, results):
+        for p in proposals:
+            check_proposal(p, request, hf_teacher.name)
+    assert all(p.num_tokens == 3 and p.finish_reason == "length" for p in results[0])
+    assert results[1][0].num_tokens > 3
+
+
 def test_prompt_token_ids_are_used_instead_of_the_text(hf_teacher, oracle):
     ids = tuple(oracle.tokenizer(OTHER).input_ids)
     by_text = hf_teacher.generate([GenerationRequest(OTHER, max_tokens=10, temperature=0)])
