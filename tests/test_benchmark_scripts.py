@@ -1,0 +1,40 @@
+"""The learning and concurrency benchmarks run end to end at toy sizes and write the JSON they promise."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+
+pytestmark = pytest.mark.slow
+
+
+def run_script(name: str, *args: str) -> None:
+    done = subprocess.run([sys.executable, str(BENCHMARKS / name), *args], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_policy_improvement_writes_one_row_per_round(tmp_path):
+    out = tmp_path / "pi.json"
+    run_script("policy_improvement.py", "--rounds", "1", "--search-tasks", "4", "--simulations", "8",
+               "--concurrent-tasks", "2", "--eval-tasks", "6", "--k", "2", "--out", str(tmp_path / "run"),
+               "--json", str(out))
+    report = json.loads(out.read_text())
+    assert [r["round"] for r in report["rounds"]] == [0, 1]
+    for row in report["rounds"]:
+        assert {"greedy", "best_of_8", "kl"} <= set(row) and 0 <= row["greedy"] <= 1
+    assert report["rounds"][1]["search_tokens"] > 0
+
+
+def test_concurrent_search_compares_against_one_at_a_time(tmp_path):
+    out = tmp_path / "cs.json"
+    run_script("concurrent_search.py", "--tasks", "4", "--concurrent", "4", "--simulations", "8", "--json", str(out))
+    rows = json.loads(out.read_text())["rows"]
+    assert [r["concurrent_tasks"] for r in rows] == [1, 4]
+    assert rows[1]["teacher_calls"] < rows[0]["teacher_calls"]
+    assert rows[0]["speedup"] == 1.0
