@@ -147,6 +147,8 @@ def test_train_reads_a_toml_job_and_flags_override_it(run_dir, tiny_policy, tmp_
     job = load_job(build_parser().parse_args(["train", "--config", str(job_file), "--epochs", "3", "--beta", "0.2"]))
     assert job.algo == "ppo" and job.settings.learning_rate == 3e-4 and job.settings.epochs == 3
     assert job.ppo.lam == 0.9 and job.ppo.beta == 0.2
+    grpo = load_job(build_parser().parse_args(["train", "--config", str(job_file), "--algo", "grpo", "--negative-weight", "0"]))
+    assert grpo.algo == "grpo" and grpo.grpo.negative_weight == 0.0
 
 
 @pytest.mark.parametrize(
@@ -157,6 +159,8 @@ def test_train_reads_a_toml_job_and_flags_override_it(run_dir, tiny_policy, tmp_
         ({"--reference": "no-such-ref"}, "--reference 'no-such-ref'"),
         ({"--lr": "-1"}, "learning_rate must be > 0"),
         ({"--algo": "ppo", "--group-by": "siblings"}, "GRPO options"),
+        ({"--algo": "ppo", "--negative-weight": "0"}, "GRPO options"),
+        ({"--negative-weight": "2"}, "negative_weight must lie in [0, 1]"),
     ],
 )
 def test_train_bad_input_is_one_clear_error(run_dir, tiny_policy, tmp_path, capsys, change, message):

@@ -55,6 +55,8 @@ def register(subparsers) -> None:
     p.add_argument("--group-by", choices=["siblings", "prompt"], help="GRPO groups (default siblings)")
     p.add_argument("--reward", choices=["q", "mc_return"], help="GRPO sibling reward: backed-up Q or Monte-Carlo mean")
     p.add_argument("--min-visits", type=int, help="GRPO: leave out children visited fewer times")
+    p.add_argument("--negative-weight", type=float,
+                   help="GRPO: scale of negative advantages (1 default; 0 trains on the winning samples only)")
     p.add_argument(
         "--policy-teacher", dest="policy_teachers", action="append", metavar="NAME",
         help="train only on steps this teacher proposed (repeatable; default: every step)",
@@ -73,6 +75,7 @@ def overrides_from(args: argparse.Namespace) -> dict:
         "settings.max_length": args.max_length, "settings.save_every": args.save_every, "settings.seed": args.seed,
         "settings.device": args.device,
         "grpo.group_by": args.group_by, "grpo.reward": args.reward, "grpo.min_visits": args.min_visits,
+        "grpo.negative_weight": args.negative_weight,
         **{f"{algo}.{k}": v for algo in ALGOS for k, v in shared.items()},
     }
 
@@ -82,8 +85,8 @@ def load_job(args: argparse.Namespace):
     from mcts.train.job import TrainJob
 
     job = load_toml_config(TrainJob, args.config, overrides_from(args))
-    if job.algo == "ppo" and any(v is not None for v in (args.group_by, args.reward, args.min_visits)):
-        raise ValueError("--group-by, --reward and --min-visits are GRPO options; drop them for --algo ppo")
+    if job.algo == "ppo" and any(v is not None for v in (args.group_by, args.reward, args.min_visits, args.negative_weight)):
+        raise ValueError("--group-by, --reward, --min-visits and --negative-weight are GRPO options; drop them for --algo ppo")
     return job
 
 
