@@ -1,6 +1,6 @@
 """Greedy and best-of-k solve rates of a Hugging Face causal LM on countdown puzzles.
 
-Used by the bundled-model tests and by ``benchmarks/teachers.py``. Generation is batched
+Used by the bundled-model tests and by ``benchmarks/teacher_backends.py``. Generation is batched
 ``model.generate`` (left padding); a response stops at EOS or after its final step (a puzzle of
 ``k`` numbers takes ``k - 1`` step lines; anything after them is cut, as the search would end the
 path there), and is checked by :func:`mcts.tasks.countdown.verify`. Needs the ``hf`` extra.
