@@ -147,6 +147,12 @@ class Tree {
   std::string text(NodeId id) const;  // actions root..id concatenated
   int64_t pending_leaves() const { return in_flight[kRoot]; }
   int64_t memory_bytes() const;
+  // Calls f(c) for every child c of id in ascending ids, run by run (no bounds check).
+  template <class F>
+  void for_each_child(NodeId id, F&& f) const {
+    for (NodeId head = first_child[id]; head != kNoChild; head = next_run[head])
+      for (NodeId c = head, end = head + run_length[head]; c < end; ++c) f(c);
+  }
 
   // --- tree_reroot.cpp ---
   // Keeps only the subtree of new_root, renumbered in creation order with new_root as 0.

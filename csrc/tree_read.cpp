@@ -15,8 +15,7 @@ void Tree::path(NodeId id, std::vector<NodeId>& out) const {
 void Tree::children(NodeId id, std::vector<NodeId>& out) const {
   check_id(id, "children");
   out.clear();
-  for (NodeId head = first_child[id]; head != kNoChild; head = next_run[head])
-    for (NodeId c = head; c < head + run_length[head]; ++c) out.push_back(c);
+  for_each_child(id, [&](NodeId c) { out.push_back(c); });
 }
 
 int32_t Tree::num_children(NodeId id) const {
@@ -32,16 +31,14 @@ void Tree::best_path(bool by_visits, std::vector<NodeId>& out) const {
     NodeId best = kNoChild;
     double best_key = 0.0;
     // Ascending ids, ">" so that ties go to the oldest child.
-    for (NodeId head = first_child[node]; head != kNoChild; head = next_run[head]) {
-      for (NodeId c = head; c < head + run_length[head]; ++c) {
-        if (visits[c] == 0) continue;
-        const double key = by_visits ? static_cast<double>(visits[c]) : value_sum[c] / visits[c];
-        if (best == kNoChild || key > best_key) {
-          best = c;
-          best_key = key;
-        }
+    for_each_child(node, [&](NodeId c) {
+      if (visits[c] == 0) return;
+      const double key = by_visits ? static_cast<double>(visits[c]) : value_sum[c] / visits[c];
+      if (best == kNoChild || key > best_key) {
+        best = c;
+        best_key = key;
       }
-    }
+    });
     if (best == kNoChild) return;
     out.push_back(best);
     node = best;
