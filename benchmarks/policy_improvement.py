@@ -22,6 +22,8 @@ Defaults (chosen on the development puzzles, ``policy_improvement_dev.py``): 128
 32 searched at once (their teacher calls batched, ``--concurrent-tasks``), GRPO on the winning
 siblings only (``--negative-weight 0``), learning rate 2e-4, 6 epochs. ``--negative-weight 1
 --lr 5e-5 --epochs 3 --rounds 6 --search-tasks 64 --concurrent-tasks 1`` is the first, plain-GRPO setting.
+``--ema D`` measures a moving average of the rounds' weights (decay ``D``) instead of the latest ones;
+the search and the updates still use the latest weights.
 
 Why the ensemble by default: the weak policy alone rarely finds a solution, so most of its sibling
 groups are all-zero (no advantage, no gradient); with the expert in the ensemble the trees hold
@@ -40,6 +42,7 @@ from pathlib import Path
 
 import torch
 from rich.console import Console
+from safetensors.torch import load_file, save_file
 from rich.table import Table
 
 from mcts.run.config import RunConfig
@@ -91,6 +94,15 @@ def search_round(args, round_index: int, policy: Path, out: Path, console: Conso
     return {"search_solved": totals.solved / max(1, totals.tasks), "search_tokens": totals.tokens}
 
 
+def average_into(previous: Path, latest: Path, decay: float, out: Path) -> Path:
+    """``decay * previous + (1 - decay) * latest`` weights, saved as a model directory at ``out``."""
+    before, after = load_file(str(previous / "model.safetensors")), load_file(str(latest / "model.safetensors"))
+    shutil.copytree(latest, out, ignore=shutil.ignore_patterns("*.safetensors", "*.pt", "*.csv", "*.png"))
+    save_file({k: decay * before[k] + (1 - decay) * after[k] for k in after}, str(out / "model.safetensors"),
+              metadata={"format": "pt"})
+    return out
+
+
 def last_epoch_kl(metrics_csv: Path) -> float:
     with metrics_csv.open(newline="") as handle:
         rows = list(csv.DictReader(handle))
@@ -122,6 +134,8 @@ def main(argv=None) -> int:
     parser.add_argument("--min-visits", type=int, default=1, help="siblings: leave out children visited fewer times")
     parser.add_argument("--negative-weight", type=float, default=0.0,
                         help="scale of negative advantages (1: plain GRPO; 0: reinforce winners only)")
+    parser.add_argument("--ema", type=float, default=0.0,
+                        help="measure an exponential moving average of the rounds' weights with this decay (0: off)")
     parser.add_argument("--replay", type=int, default=1, help="train each round on the trees of the last N rounds' searches")
     parser.add_argument("--seed", type=int, default=100)
     parser.add_argument("--device", default="cpu", help="cpu (the floor's budget) or cuda (the GPU round)")
@@ -158,8 +172,13 @@ def main(argv=None) -> int:
             result = None
         t2 = time.monotonic()
         policy = result.out_dir if result else policy
+        if args.ema > 0:  # measure the running average of the rounds' weights instead of the latest
+            measured = average_into(measured if r > 1 else policy, policy, args.ema if r > 1 else 0.0,
+                                    args.out / f"round-{r}" / "ema")
+        else:
+            measured = policy
         kl = last_epoch_kl(policy / "metrics.csv") if result else (rounds[-1]["kl"])
-        row = {"round": r, **measure(policy, heldout, args.k, args.seed, args.device), "kl": kl,
+        row = {"round": r, **measure(measured, heldout, args.k, args.seed, args.device), "kl": kl,
                **searched, "samples": result.samples if result else 0, "steps": result.steps if result else 0,
                "train_step_ms": round(1000 * result.seconds_per_step, 2) if result else None,
                "search_s": round(t1 - t0, 1), "train_s": round(t2 - t1, 1), "eval_s": round(time.monotonic() - t2, 1)}

@@ -20,15 +20,27 @@ def run_script(name: str, *args: str) -> None:
 
 
 def test_policy_improvement_writes_one_row_per_round(tmp_path):
-    out = tmp_path / "pi.json"
-    run_script("policy_improvement.py", "--rounds", "1", "--search-tasks", "4", "--simulations", "8",
-               "--concurrent-tasks", "2", "--eval-tasks", "6", "--k", "2", "--out", str(tmp_path / "run"),
+    from safetensors.torch import load_file
+
+    out, run = tmp_path / "pi.json", tmp_path / "run"
+    run_script("policy_improvement.py", "--rounds", "2", "--search-tasks", "6", "--simulations", "8",
+               "--concurrent-tasks", "3", "--eval-tasks", "6", "--k", "2", "--ema", "0.5", "--out", str(run),
                "--json", str(out))
     report = json.loads(out.read_text())
-    assert [r["round"] for r in report["rounds"]] == [0, 1]
+    assert [r["round"] for r in report["rounds"]] == [0, 1, 2]
     for row in report["rounds"]:
         assert {"greedy", "best_of_8", "kl"} <= set(row) and 0 <= row["greedy"] <= 1
     assert report["rounds"][1]["search_tokens"] > 0
+    # --ema: round 2 measures the mean of the round-1 and round-2 weights
+    first, second, ema = (load_file(str(run / f"round-{r}" / d / "model.safetensors"))
+                          for r, d in ((1, "policy"), (2, "policy"), (2, "ema")))
+    assert all(torch_close(ema[k], 0.5 * first[k] + 0.5 * second[k]) for k in ema)
+
+
+def torch_close(a, b) -> bool:
+    import torch
+
+    return torch.allclose(a, b, atol=1e-6)
 
 
 def test_concurrent_search_compares_against_one_at_a_time(tmp_path):
