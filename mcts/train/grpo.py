@@ -174,8 +174,8 @@ class GRPOConfig:
     samples out of training altogether, KL included, rather than feeding them with zero weight).
     Lowering it keeps the push toward the search's winning steps and softens the push away from
     losing ones, which on a small policy mostly share their tokens with the winners (format,
-    digits) and drag them down too. Positive-only updates favour pass@1 over pass@k ("The Surprising Effectiveness of Negative
-    Reinforcement in LLM Reasoning", Zhu et al. 2025).
+    digits) and drag them down too. Positive-only updates favour pass@1 over pass@k ("The
+    Surprising Effectiveness of Negative Reinforcement in LLM Reasoning", Zhu et al. 2025).
     """
 
     group_by: Literal["siblings", "prompt"] = "siblings"
