@@ -20,6 +20,7 @@ def run_script(name: str, *args: str) -> None:
 
 
 def test_policy_improvement_writes_one_row_per_round(tmp_path):
+    import torch
     from safetensors.torch import load_file
 
     out, run = tmp_path / "pi.json", tmp_path / "run"
@@ -34,13 +35,7 @@ def test_policy_improvement_writes_one_row_per_round(tmp_path):
     # --ema: round 2 measures the mean of the round-1 and round-2 weights
     first, second, ema = (load_file(str(run / f"round-{r}" / d / "model.safetensors"))
                           for r, d in ((1, "policy"), (2, "policy"), (2, "ema")))
-    assert all(torch_close(ema[k], 0.5 * first[k] + 0.5 * second[k]) for k in ema)
-
-
-def torch_close(a, b) -> bool:
-    import torch
-
-    return torch.allclose(a, b, atol=1e-6)
+    assert all(torch.allclose(ema[k], 0.5 * first[k] + 0.5 * second[k], atol=1e-6) for k in ema)
 
 
 def test_concurrent_search_compares_against_one_at_a_time(tmp_path):

@@ -156,6 +156,10 @@ def test_sibling_groups_from_node_ids(tmp_path):
     assert by_text["A"].advantage == pytest.approx(0.15)
     only_policy = grouped_samples(records, policy_teachers=("p",), scale="none")
     assert "y" not in {s.completion.text for s in only_policy}  # written by another teacher
+    scaled = {s.completion.text: s.advantage for s in grouped_samples(records, scale="none", negative_weight=0.5)}
+    assert scaled["y"] == pytest.approx(-0.25) and scaled["x"] == pytest.approx(0.5)
+    winners = grouped_samples(records, scale="none", negative_weight=0.0)
+    assert {s.completion.text for s in winners} == {"A", "x"}  # the losers leave rather than weigh 0
 
 
 def test_prompt_groups_mask_other_teachers(tmp_path):

@@ -100,15 +100,12 @@ class RequestCoalescer:
 
     async def _flush(self) -> None:
         held, self._held = self._held, {}
-        order = sorted(held)
+        batches = {t: sorted(held[t]) for t in sorted(held)}  # by (slot, seq): thread timing cannot reorder
         try:
-            replies = await asyncio.gather(
-                *(self._call(t, sorted(held[t])) for t in order), return_exceptions=True
-            )
+            replies = await asyncio.gather(*(self._call(t, e) for t, e in batches.items()), return_exceptions=True)
         finally:
             self._flushing = False
-        for t, reply in zip(order, replies):
-            entries = sorted(held[t])
+        for (t, entries), reply in zip(batches.items(), replies):
             if isinstance(reply, BaseException):
                 for e in entries:
                     if not e.reply.done():

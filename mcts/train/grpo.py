@@ -120,6 +120,7 @@ def grouped_samples(
     scale: Scale = "group",
     min_visits: int = 1,
     policy_teachers: Sequence[str] | None = None,
+    negative_weight: float = 1.0,
     keep_zero_advantage: bool = False,
 ) -> list[GroupedSample]:
     """GRPO samples from logged paths, with group-normalised advantages.
@@ -128,8 +129,11 @@ def grouped_samples(
     completion = the step), rewarded by its backed-up ``q`` (or the Monte-Carlo mean of the logged
     paths through it, ``reward="mc_return"``); children with fewer than ``min_visits`` are left
     out. ``group_by="prompt"``: each logged path is a sample rewarded by ``final_reward``, grouped
-    by task. Only steps written by one of ``policy_teachers`` carry loss (all when ``None``);
-    samples with no trainable token or (unless ``keep_zero_advantage``) a zero advantage are dropped.
+    by task. Only steps written by one of ``policy_teachers`` carry loss (all when ``None``).
+    Negative advantages are multiplied by ``negative_weight`` (``GRPOConfig``). Samples with no
+    trainable token or (unless ``keep_zero_advantage``) a zero advantage are dropped — with
+    ``negative_weight = 0`` that is every loser: it would carry no policy gradient, only KL, yet fill
+    most of every batch (about four in five siblings lose on countdown).
     """
     if group_by not in ("siblings", "prompt"):
         raise ValueError(f"group_by must be 'siblings' or 'prompt', got {group_by!r}")
@@ -153,6 +157,7 @@ def grouped_samples(
     advantages = group_advantages([r for _, r, _ in items], [g for _, _, g in items], scale=scale)
     samples = []
     for (completion, value, group), adv in zip(items, advantages.tolist()):
+        adv = adv * negative_weight if adv < 0 else adv
         if not any(flag and text for text, flag in completion.segments):
             continue
         if not keep_zero_advantage and abs(adv) < 1e-8:
@@ -220,16 +225,11 @@ def train_grpo(
     samples = grouped_samples(
         records, group_by=config.group_by, reward=config.reward, scale=config.scale,
         min_visits=config.min_visits, policy_teachers=config.policy_teachers,
+        negative_weight=config.negative_weight,
     )
-    if config.negative_weight == 0.0:
-        # Losers would carry no policy gradient, only KL, yet fill most of every batch (about four
-        # in five siblings lose on countdown): leaving them out saves their passes and keeps the
-        # winners from being averaged with zeros.
-        samples = [s for s in samples if s.advantage > 0]
 
     def prepare(rollout: Rollout, _values) -> Rollout:
-        adv = torch.tensor([s.advantage for s in samples], dtype=torch.float32)
-        rollout.scalars["advantage"] = torch.where(adv < 0, adv * config.negative_weight, adv)
+        rollout.scalars["advantage"] = torch.tensor([s.advantage for s in samples], dtype=torch.float32)
         return rollout
 
     def loss_fn(logps, _values, batch: TokenBatch, indices: list[int], rollout: Rollout):
