@@ -142,6 +142,8 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, default=Path("runs/policy-improvement"))
     parser.add_argument("--json", type=Path, help="write {'rounds': [{'greedy', 'best_of_8', 'kl', ...}]} here")
     args = parser.parse_args(argv)
+    if not 0.0 <= args.ema < 1.0:
+        parser.error(f"--ema is a decay in [0, 1) (0: off), got {args.ema}")
     console = Console()
     if args.out.exists():
         shutil.rmtree(args.out)  # every run starts from the original policy

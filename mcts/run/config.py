@@ -61,7 +61,7 @@ class RunConfig:
         if self.num_tasks < 1:
             raise ValueError(f"num_tasks must be >= 1, got {self.num_tasks}")
         if self.concurrent_tasks < 1:
-            raise ValueError(f"concurrent_tasks must be >= 1, got {self.concurrent_tasks}")
+            raise ValueError(f"concurrent_tasks must be >= 1 (1: one task at a time; --concurrent-tasks N), got {self.concurrent_tasks}")
         if self.min_free_mb < 0:
             raise ValueError(f"min_free_mb must be >= 0, got {self.min_free_mb}")
 
