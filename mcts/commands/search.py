@@ -29,7 +29,9 @@ def register(subparsers) -> None:
                    help="search N tasks at once, batching their teacher calls (default 1)")
     p.add_argument("--seed", type=int, help="seed for puzzles, sampling and teacher picks")
     p.add_argument("--static-weights", action="store_true", help="keep teacher weights at 1/N (uniform baseline)")
-    p.add_argument("--judge", metavar="MODEL", help="LMGT judge model (HF path or bundled name)")
+    judge = p.add_mutually_exclusive_group()
+    judge.add_argument("--judge", metavar="MODEL", help="LMGT judge model (HF path or bundled name)")
+    judge.add_argument("--no-judge", action="store_true", help="search without a judge")
     p.add_argument("--evaluation", choices=["rollout", "value", "blend"], help="leaf evaluation (default rollout)")
     p.add_argument("--value-net", metavar="DIR", help="value network dir (ValueNet.save) for --evaluation value|blend")
     p.add_argument("--device", help="device for local models: cpu or cuda")
@@ -58,6 +60,7 @@ def overrides_from(args: argparse.Namespace) -> dict:
         "search.budget.seconds": args.seconds,
         "search.weights.dynamic": False if args.static_weights else None,
         "search.judge.model": args.judge,
+        "search.judge.enabled": False if args.no_judge else None,
         "search.evaluation.mode": args.evaluation,
         "search.evaluation.value_net": args.value_net,
     }

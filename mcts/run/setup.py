@@ -59,7 +59,7 @@ def build_teachers(config: RunConfig) -> list[Teacher]:
 
 def build_judge(config: RunConfig) -> Judge | None:
     model = config.search.judge.model
-    if model is None:
+    if model is None or not config.search.judge.enabled:
         return None
     from teachers.spec import resolve_model_path
     from value import LMGTJudge, LMGTJudgeConfig

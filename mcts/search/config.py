@@ -161,8 +161,10 @@ class TerminalConfig:
 
 @dataclass(frozen=True)
 class JudgeConfig:
-    """The LMGT judge: ``model`` is an HF path or bundled name; its -1/0/+1 times ``scale`` shifts node rewards."""
+    """The LMGT judge: ``model`` is an HF path or bundled name; its -1/0/+1 times ``scale`` shifts node rewards.
+    ``enabled = false`` (``--no-judge``) searches without one whatever ``model`` says."""
 
+    enabled: bool = True
     model: str | None = None
     scale: float = 0.1
 
