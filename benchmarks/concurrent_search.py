@@ -30,7 +30,7 @@ from rich.table import Table
 from mcts.run.config import RunConfig
 from mcts.run.runner import run_search
 from mcts.run.setup import build_teachers
-from mcts.search.config import Budget, SearchConfig
+from mcts.search import Budget, SearchConfig
 from mcts.tasks.countdown_solver import generate_puzzles
 from mcts.tasks.searchable import CountdownTask
 

@@ -48,7 +48,7 @@ from rich.table import Table
 from mcts.run.config import RunConfig
 from mcts.run.runner import run_search
 from mcts.run.setup import build_teachers
-from mcts.search.config import Budget, SearchConfig
+from mcts.search import Budget, SearchConfig
 from mcts.tasks.countdown_eval import evaluate_solve_rates, load_model
 from mcts.tasks.countdown_solver import generate_puzzles
 from mcts.tasks.searchable import CountdownTask

@@ -19,7 +19,6 @@ verifies (the verifier is an oracle for all of them, so best-of-n is pass@n):
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 import time
@@ -28,12 +27,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from mcts.run.config import RunConfig
-from mcts.run.runner import make_weights
-from mcts.search.baselines import best_of_n, greedy
-from mcts.search.config import Budget, SearchConfig, WeightsConfig
-from mcts.search.engine import search
-from mcts.search.state import new_search_state
+from mcts import WeightsConfig
+from mcts.baselines import best_of_n, greedy
+from mcts.search import Budget, Searcher, SearchConfig
 from mcts.tasks.countdown import load_puzzles
 from mcts.tasks.countdown_solver import generate_puzzles
 from mcts.tasks.searchable import CountdownTask
@@ -44,11 +40,11 @@ DEFAULT_TEACHERS = ("hf:countdown-expert", "hf:countdown-noisy", "hf:countdown-f
 def run_mcts(tasks, teachers, budget_tokens: int, *, dynamic: bool, seed: int):
     """One MCTS per task, teacher weights carried across tasks. Returns (per-method stats, final probabilities)."""
     cfg = SearchConfig(budget=Budget(simulations=None, tokens=budget_tokens), weights=WeightsConfig(dynamic=dynamic), seed=seed)
-    weights = make_weights(RunConfig(search=cfg), [t.name for t in teachers])
+    searcher = Searcher(teachers, cfg)
+    weights = searcher.weights
     solved = tokens = calls = 0
     for i, task in enumerate(tasks):
-        state = new_search_state(task, teachers, weights, dataclasses.replace(cfg, seed=seed + i))
-        result = search(state)
+        result = searcher.search(task, seed=seed + i)
         solved += result.solved
         tokens += result.generated_tokens
         calls += sum(result.calls_per_teacher.values())

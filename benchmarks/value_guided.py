@@ -18,7 +18,6 @@ Prints one table (solve rate, tokens, simulations per puzzle) and the value/roll
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import shutil
 import time
@@ -28,12 +27,9 @@ from rich.console import Console
 from rich.table import Table
 
 from mcts.run.config import RunConfig
-from mcts.run.runner import make_weights, run_search
+from mcts.run.runner import run_search
 from mcts.run.setup import build_teachers
-from mcts.search.config import Budget, EvaluationConfig, SearchConfig
-from mcts.search.engine import search
-from mcts.search.evaluate import Blend, Rollout, ValueEvaluator
-from mcts.search.state import new_search_state
+from mcts.search import Blend, Budget, EvaluationConfig, Rollout, Searcher, SearchConfig, ValueEvaluator
 from mcts.tasks.countdown_solver import generate_puzzles
 from mcts.tasks.searchable import CountdownTask
 
@@ -72,13 +68,11 @@ def learn_value(run: Path, out: Path, epochs: int, console: Console):
 def run_method(tasks, teachers, evaluator_factory, budget_tokens: int, seed: int) -> dict:
     """One search per task at ``budget_tokens`` generated tokens; teacher weights carry across tasks."""
     cfg = SearchConfig(budget=Budget(simulations=None, tokens=budget_tokens), seed=seed)
-    weights = make_weights(RunConfig(search=cfg), [t.name for t in teachers])
+    searcher = Searcher(teachers, cfg, evaluator=evaluator_factory)
     solved = tokens = simulations = 0
     start = time.monotonic()
     for i, task in enumerate(tasks):
-        evaluator = evaluator_factory() if evaluator_factory else None
-        state = new_search_state(task, teachers, weights, dataclasses.replace(cfg, seed=seed + i), evaluator=evaluator)
-        result = search(state)
+        result = searcher.search(task, seed=seed + i)
         solved += result.solved
         tokens += result.generated_tokens
         simulations += result.simulations

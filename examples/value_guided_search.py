@@ -22,7 +22,7 @@ def search(out: Path, seed: int, tasks: int, simulations: int, teachers, value_f
     from mcts.run.config import load_run_config
     from mcts.run.runner import run_search
     from mcts.run.setup import build_tasks, build_teachers
-    from mcts.search.evaluate import ValueEvaluator
+    from mcts.search import ValueEvaluator
 
     overrides = {"out": str(out), "seed": seed, "search.seed": seed, "num_tasks": tasks,
                  "search.budget.simulations": simulations, "teachers": teachers,

@@ -20,6 +20,7 @@ children; when it holds fewer and is not saturated, ``select`` returns it as a `
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -59,10 +60,12 @@ class LeafKind(IntEnum):
 
 @dataclass(frozen=True)
 class TreeConfig:
-    """Selection settings of a tree; validated here and again in C++.
+    """The one definition of a tree's selection settings (TOML table ``[search.selection]``);
+    validated here with the key's name and its allowed range, and again in C++.
 
     ``widen_c=None`` turns progressive widening off (a node is expanded once, with any number of
-    children). ``fpu_reduction=-inf`` makes every unvisited child win (UCB1's "try each once").
+    children); otherwise a node may hold ``ceil(widen_c * N**widen_alpha)`` children after N visits.
+    ``fpu_reduction=-inf`` makes every unvisited child win (UCB1's "try each once").
     ``max_nodes=None`` allows up to 2**31 - 1 nodes.
     """
 
@@ -70,16 +73,39 @@ class TreeConfig:
     c_explore: float = 1.25
     fpu_reduction: float = 0.25
     virtual_loss: float = 1.0
-    widen_c: float | None = 1.0
+    widen_c: float | None = 2.0
     widen_alpha: float = 0.5
     discount: float = 1.0
-    max_nodes: int | None = None
+    max_nodes: int | None = 200_000
 
     def __post_init__(self) -> None:
-        if self.rule not in _RULES:
-            raise ValueError(f"rule must be 'puct' or 'ucb1', got {self.rule!r}")
-        if self.max_nodes is not None and not 1 <= self.max_nodes <= _INT32.max:
-            raise ValueError(f"max_nodes must be in [1, 2**31 - 1] or None, got {self.max_nodes}")
+        def check(ok: bool, message: str) -> None:
+            if not ok:
+                raise ValueError(f"selection.{message}")
+
+        check(self.rule in _RULES, f"rule must be 'puct' or 'ucb1', got {self.rule!r}")
+        check(_finite(self.c_explore) and self.c_explore >= 0, f"c_explore must be finite and >= 0, got {self.c_explore!r}")
+        check(_real(self.fpu_reduction) and not math.isnan(self.fpu_reduction),
+              f"fpu_reduction must be a number (-inf: try every child first), got {self.fpu_reduction!r}")
+        check(_finite(self.virtual_loss) and self.virtual_loss >= 0, f"virtual_loss must be finite and >= 0, got {self.virtual_loss!r}")
+        check(self.widen_c is None or (_finite(self.widen_c) and self.widen_c > 0),
+              f"widen_c must be > 0 (unset turns widening off), got {self.widen_c!r}")
+        check(_real(self.widen_alpha) and 0 <= self.widen_alpha <= 1, f"widen_alpha must be in [0, 1], got {self.widen_alpha!r}")
+        check(_real(self.discount) and 0 <= self.discount <= 1, f"discount must be in [0, 1], got {self.discount!r}")
+        check(self.max_nodes is None or (_integer(self.max_nodes) and 1 <= self.max_nodes <= _INT32.max),
+              f"max_nodes must be in [1, 2**31 - 1] or unset, got {self.max_nodes!r}")
+
+
+def _real(value: object) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
+def _finite(value: object) -> bool:
+    return _real(value) and math.isfinite(value)  # type: ignore[arg-type]
+
+
+def _integer(value: object) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
 @dataclass(frozen=True)
@@ -181,18 +207,10 @@ class Tree:
     concurrent calls are safe but do not run in parallel.
     """
 
-    def __init__(
-        self,
-        rule: Literal["puct", "ucb1"] = "puct",
-        c_explore: float = 1.25,
-        fpu_reduction: float = 0.25,
-        virtual_loss: float = 1.0,
-        widen_c: float | None = 1.0,
-        widen_alpha: float = 0.5,
-        discount: float = 1.0,
-        max_nodes: int | None = None,
-    ) -> None:
-        config = TreeConfig(rule, c_explore, fpu_reduction, virtual_loss, widen_c, widen_alpha, discount, max_nodes)
+    def __init__(self, config: TreeConfig | None = None, **settings: object) -> None:
+        """``config`` (default ``TreeConfig()``) with keyword ``settings`` overriding its fields,
+        e.g. ``Tree(widen_c=None)``."""
+        config = dataclasses.replace(config or TreeConfig(), **settings) if settings else config or TreeConfig()
         self._native = _core.Tree(
             rule=_RULES[config.rule],
             c_explore=float(config.c_explore),
@@ -204,10 +222,6 @@ class Tree:
             max_nodes=_INT32.max if config.max_nodes is None else int(config.max_nodes),
         )
         self._config = config
-
-    @classmethod
-    def from_config(cls, config: TreeConfig) -> Tree:
-        return cls(**{f: getattr(config, f) for f in TreeConfig.__dataclass_fields__})
 
     @classmethod
     def _wrap(cls, native: _core.Tree) -> Tree:

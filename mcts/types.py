@@ -207,3 +207,9 @@ class SearchResult:
     generated_tokens: int
     calls_per_teacher: dict[str, int]
     seconds: float
+    # What the judge cost this search: calls (batches), tokens fed, seconds spent in it.
+    judge_calls: int = 0
+    judge_tokens: int = 0
+    judge_seconds: float = 0.0
+    # The searched tree (an ``mcts.Tree``), for saving or inspection; not part of equality.
+    tree: object = field(default=None, compare=False, repr=False)

@@ -20,6 +20,7 @@ the same seed and call sequence give the same picks. The generator state saves w
 from __future__ import annotations
 
 from collections.abc import Sequence
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,42 +30,74 @@ from mcts import _core
 from mcts.tree import _as_ids as as_ids
 
 
+def _check(condition: bool, message: str) -> None:
+    if not condition:
+        raise ValueError(message)
+
+
 @dataclass(frozen=True)
 class WeightsConfig:
-    """The settings of a ``TeacherWeights`` (after defaults are resolved for N teachers)."""
+    """The one definition of the teacher-weight settings (TOML table ``[search.weights]``).
 
-    ema_rate: float
-    temperature: float
-    floor: float
-    epsilon: float
-    max_weight: float
-    stale_bonus: float
-    max_stale_draws: int
-    gamma: float
+    ``dynamic = false`` keeps the weights at 1/N (the uniform baseline: nothing is credited).
+    ``floor`` must be at most 1/N and ``max_weight`` at least 1/N for N teachers (checked by
+    :meth:`build`); ``max_weight = None`` means 0.8 for two or more teachers and 1 for one.
+    Out-of-range values are errors, never clamped.
+    """
+
+    dynamic: bool = True
+    # A search credits a teacher a dozen times per task, mostly failures: the EMA must remember a few
+    # tasks (1/0.02 = 50 credits), or the weights only reflect the last task.
+    ema_rate: float = 0.02
+    # Scores are success rates of credited paths, a few % on hard tasks: at 0.05 a 5-point gap is an
+    # e-fold preference. (rate 0.1, temperature 0.25 left the bundled teachers near 1/N on a dev
+    # puzzle set, seed 7, not the benchmark's; see benchmarks/RESULTS.md.)
+    temperature: float = 0.05
+    floor: float = 0.05
+    epsilon: float = 0.05
+    max_weight: float | None = None
+    stale_bonus: float = 0.5
+    max_stale_draws: int = 64
+    gamma: float = 0.9
+
+    def __post_init__(self) -> None:
+        _check(isinstance(self.dynamic, bool), f"weights.dynamic must be true or false, got {self.dynamic!r}")
+        _check(0 < self.ema_rate <= 1, f"weights.ema_rate must be in (0, 1], got {self.ema_rate}")
+        _check(0 < self.temperature < float("inf"), f"weights.temperature must be > 0 and finite, got {self.temperature}")
+        _check(0 <= self.floor <= 1, f"weights.floor must be in [0, 1/N] for N teachers, got {self.floor}")
+        _check(0 <= self.epsilon <= 1, f"weights.epsilon must be in [0, 1], got {self.epsilon}")
+        _check(
+            self.max_weight is None or 0 < self.max_weight <= 1,
+            f"weights.max_weight must be in (0, 1] or unset, got {self.max_weight}",
+        )
+        _check(0 <= self.stale_bonus < float("inf"), f"weights.stale_bonus must be >= 0 and finite, got {self.stale_bonus}")
+        _check(self.max_stale_draws >= 1, f"weights.max_stale_draws must be >= 1, got {self.max_stale_draws}")
+        _check(0 <= self.gamma <= 1, f"weights.gamma must be in [0, 1], got {self.gamma}")
+
+    def resolved_max_weight(self, n: int) -> float:
+        """``max_weight`` for ``n`` teachers (the documented default when unset)."""
+        if self.max_weight is not None:
+            return self.max_weight
+        return 0.8 if n > 1 else 1.0
+
+    def build(self, names: Sequence[str], seed: int = 0) -> TeacherWeights:
+        """Fresh weights over ``names`` with these settings; ``ValueError`` naming the key when
+        ``floor`` or ``max_weight`` cannot hold for ``len(names)`` teachers."""
+        return TeacherWeights(names, config=self, seed=seed)
 
 
 class TeacherWeights:
     """Probabilities over N teachers, learned from credited outcomes.
 
     ``teachers``: the number of teachers (named ``teacher0``..) or their unique names.
-    Defaults: ``floor = 0.1 / N``; ``max_weight = 0.9`` (1.0 for one teacher);
-    ``max_stale_draws = 10 * N``. Outcomes are any finite floats (e.g. +1 success, -1 failure);
-    ``temperature`` is in the same units as the outcomes.
+    ``config`` (default ``WeightsConfig()``) holds every setting, and keyword ``settings`` override
+    its fields (``TeacherWeights(3, ema_rate=0.5)``); ``seed`` seeds the draws.
+    Outcomes are any finite floats (e.g. +1 success, -1 failure); ``temperature`` is in the same
+    units as the outcomes.
     """
 
     def __init__(
-        self,
-        teachers: int | Sequence[str],
-        *,
-        ema_rate: float = 0.1,
-        temperature: float = 0.25,
-        floor: float | None = None,
-        epsilon: float = 0.05,
-        max_weight: float | None = None,
-        stale_bonus: float = 0.5,
-        max_stale_draws: int | None = None,
-        gamma: float = 0.9,
-        seed: int = 0,
+        self, teachers: int | Sequence[str], config: WeightsConfig | None = None, *, seed: int = 0, **settings: object
     ) -> None:
         if isinstance(teachers, (int, np.integer)):
             if teachers < 1:
@@ -75,18 +108,24 @@ class TeacherWeights:
             if not all(isinstance(name, str) for name in names):
                 raise TypeError("teacher names must be str")
         n = len(names)
-        if not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**64:
+        if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or not 0 <= seed < 2**64:
             raise ValueError(f"seed must be an int in [0, 2**64), got {seed!r}")
+        config = dataclasses.replace(config or WeightsConfig(), **settings) if settings else config or WeightsConfig()
+        max_weight = config.resolved_max_weight(n)
+        _check(n == 0 or config.floor <= 1.0 / n, f"weights.floor = {config.floor} is above 1/N = {1.0 / n:.4g} for {n} teachers; set it in [0, {1.0 / n:.4g}]")
+        _check(n == 0 or max_weight >= 1.0 / n, f"weights.max_weight = {max_weight} is below 1/N = {1.0 / n:.4g} for {n} teachers; set it in [{1.0 / n:.4g}, 1] or leave it unset")
+        _check(max_weight >= config.floor, f"weights.max_weight = {max_weight} must be >= weights.floor = {config.floor}")
+        _check(config.max_stale_draws >= n, f"weights.max_stale_draws = {config.max_stale_draws} must be >= N = {n} teachers")
         self._native = _core.TeacherWeights(
             names=names,
-            ema_rate=float(ema_rate),
-            temperature=float(temperature),
-            floor=0.1 / max(n, 1) if floor is None else float(floor),
-            epsilon=float(epsilon),
-            max_weight=(1.0 if n == 1 else 0.9) if max_weight is None else float(max_weight),
-            stale_bonus=float(stale_bonus),
-            max_stale_draws=10 * n if max_stale_draws is None else int(max_stale_draws),
-            gamma=float(gamma),
+            ema_rate=float(config.ema_rate),
+            temperature=float(config.temperature),
+            floor=float(config.floor),
+            epsilon=float(config.epsilon),
+            max_weight=float(max_weight),
+            stale_bonus=float(config.stale_bonus),
+            max_stale_draws=int(config.max_stale_draws),
+            gamma=float(config.gamma),
             seed=int(seed),
         )
         self._index = {name: i for i, name in enumerate(names)}
@@ -111,7 +150,13 @@ class TeacherWeights:
 
     @property
     def config(self) -> WeightsConfig:
-        return WeightsConfig(*self._native.config())
+        """The native settings these weights run with (``max_weight`` resolved for their N;
+        ``dynamic`` is the search's choice whether to credit them, so always True here)."""
+        ema_rate, temperature, floor, epsilon, max_weight, stale_bonus, max_stale_draws, gamma = self._native.config()
+        return WeightsConfig(
+            dynamic=True, ema_rate=ema_rate, temperature=temperature, floor=floor, epsilon=epsilon,
+            max_weight=max_weight, stale_bonus=stale_bonus, max_stale_draws=max_stale_draws, gamma=gamma,
+        )
 
     @property
     def stale_bound(self) -> int:

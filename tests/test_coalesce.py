@@ -8,11 +8,11 @@ import json
 import pytest
 from countdown_fakes import BrokenTeacher, OracleTeacher
 
-from mcts.run.coalesce import RequestCoalescer
+from mcts.search.coalesce import RequestCoalescer
 from mcts.run.config import RunConfig
 from mcts.run.rundir import RunDir
 from mcts.run.runner import run_search
-from mcts.search.config import Budget, SearchConfig
+from mcts.search import Budget, SearchConfig
 from mcts.tasks.countdown_solver import generate_puzzles
 from mcts.tasks.searchable import CountdownTask
 from mcts.types import GenerationRequest

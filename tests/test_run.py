@@ -10,7 +10,7 @@ from countdown_fakes import OracleTeacher
 from mcts.run.config import RunConfig, load_run_config, to_toml
 from mcts.run.rundir import DiskFullError, RunDir
 from mcts.run.runner import run_search
-from mcts.search.config import Budget, SearchConfig
+from mcts.search import Budget, SearchConfig
 from mcts.tasks.countdown_solver import generate_puzzles
 from mcts.tasks.searchable import CountdownTask
 from mcts.tree_io import load_tree

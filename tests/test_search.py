@@ -8,12 +8,9 @@ import numpy as np
 import pytest
 from countdown_fakes import BrokenTeacher, OracleTeacher
 
-from mcts.run.config import RunConfig
-from mcts.run.runner import make_weights
-from mcts.search.config import Budget, ExpansionConfig, SearchConfig, WeightsConfig
-from mcts.search.engine import search
+from mcts import WeightsConfig
+from mcts.search import Budget, ExpansionConfig, Searcher, SearchConfig
 from mcts.search.merge import merge_proposals
-from mcts.search.state import new_search_state
 from mcts.tasks.countdown import verify
 from mcts.tasks.countdown_solver import generate_puzzles
 from mcts.tasks.searchable import CountdownTask
@@ -29,11 +26,8 @@ def config(**budget) -> SearchConfig:
 
 
 def run_one(task, teachers, cfg, weights=None):
-    from mcts.run.config import RunConfig
-
-    weights = weights or make_weights(RunConfig(search=cfg), [t.name for t in teachers])
-    state = new_search_state(task, teachers, weights, cfg)
-    return state, search(state)
+    searcher = Searcher(teachers, cfg, weights=weights)
+    return searcher, searcher.search(task)
 
 
 def test_a_perfect_teacher_solves_and_the_best_path_verifies():
@@ -67,17 +61,15 @@ def test_token_budget_stops_the_search():
 
 
 def test_virtual_loss_is_released_after_every_iteration():
-    state, _ = run_one(puzzles(1, seed=5)[0], [OracleTeacher("a", 0.5), OracleTeacher("b", 0.5)], config(simulations=30))
-    assert state.tree.node(0).in_flight == 0
-    assert state.tree.node(0).visits == state.usage.simulations
+    _, result = run_one(puzzles(1, seed=5)[0], [OracleTeacher("a", 0.5), OracleTeacher("b", 0.5)], config(simulations=30))
+    assert result.tree.node(0).in_flight == 0
+    assert result.tree.node(0).visits == result.simulations
 
 
 def test_dynamic_weights_learn_the_better_teacher_across_tasks():
     teachers = [OracleTeacher("good", 0.95), OracleTeacher("bad", 0.0)]
     cfg = SearchConfig(budget=Budget(simulations=24), stop_on_solve=False)
-    from mcts.run.config import RunConfig
-
-    weights = make_weights(RunConfig(search=cfg), [t.name for t in teachers])
+    weights = cfg.weights.build([t.name for t in teachers])
     for task in puzzles(6, seed=11):
         run_one(task, teachers, cfg, weights)
     p = weights.probabilities()
@@ -88,15 +80,15 @@ def test_dynamic_weights_learn_the_better_teacher_across_tasks():
 def test_static_weights_stay_uniform():
     teachers = [OracleTeacher("good", 0.95), OracleTeacher("bad", 0.0)]
     cfg = SearchConfig(budget=Budget(simulations=24), weights=WeightsConfig(dynamic=False))
-    state, _ = run_one(puzzles(1)[0], teachers, cfg)
-    np.testing.assert_allclose(state.weights.probabilities(), [0.5, 0.5])
+    searcher, _ = run_one(puzzles(1)[0], teachers, cfg)
+    np.testing.assert_allclose(searcher.weights.probabilities(), [0.5, 0.5])
 
 
 def test_a_failing_teacher_is_benched_and_the_search_goes_on(caplog):
     teachers = [BrokenTeacher("down", 1.0), OracleTeacher("up", 1.0)]
     both_asked = dataclasses.replace(config(), expansion=ExpansionConfig(teachers_per_leaf=2))
-    state, result = run_one(puzzles(1)[0], teachers, both_asked)
-    assert 0 in state.benched
+    _, result = run_one(puzzles(1)[0], teachers, both_asked)
+    assert "down" not in result.calls_per_teacher
     assert result.solved
     assert "benched" in caplog.text
 
@@ -132,21 +124,8 @@ def test_expansion_config_rejects_nonsense():
 
 
 def test_values_are_backed_up_through_the_evaluated_child():
-    state, _ = run_one(puzzles(1, seed=5)[0], [OracleTeacher("a", 0.5)], dataclasses.replace(config(simulations=12), stop_on_solve=False))
-    root, kids = state.tree.node(0), state.tree.children(0)
+    _, result = run_one(puzzles(1, seed=5)[0], [OracleTeacher("a", 0.5)], dataclasses.replace(config(simulations=12), stop_on_solve=False))
+    root, kids = result.tree.node(0), result.tree.children(0)
     assert root.visits >= 12 and int(kids.visits.sum()) == root.visits  # every simulation went through a child
 
 
-def test_rollout_steps_are_not_credited_to_the_rollout_teacher():
-    from mcts.search.grow import credit_finished
-
-    teachers = [OracleTeacher("proposer", 1.0), OracleTeacher("roller", 1.0)]
-    cfg = config()
-    state = new_search_state(puzzles(1)[0], teachers, make_weights(RunConfig(search=cfg), ["proposer", "roller"]), cfg)
-    state.tree.select(1)
-    (step,) = state.tree.expand([0], [1.0], [0], [0.0], [False], ["a\n"])
-    (rolled,) = state.tree.expand([step], [1.0], [1], [1.0], [True], ["b\n"])
-    state.rollout_nodes.add(int(rolled))
-    credit_finished(state, [(int(rolled), True)])
-    scores = state.weights.scores()
-    assert scores[0] > 0 and scores[1] == 0

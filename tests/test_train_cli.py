@@ -17,8 +17,8 @@ from mcts.cli import main
 from mcts.run.config import RunConfig, load_run_config
 from mcts.run.runner import run_search
 from mcts.run.setup import build_evaluator
-from mcts.search.config import Budget, SearchConfig
-from mcts.search.evaluate import Blend, ValueEvaluator
+from mcts.search import Budget, SearchConfig
+from mcts.search import Blend, ValueEvaluator
 from mcts.tasks.countdown_solver import generate_puzzles
 from mcts.tasks.searchable import CountdownTask
 

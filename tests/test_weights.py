@@ -14,7 +14,7 @@ def test_weights_start_uniform_and_history_starts_with_that_row():
     np.testing.assert_allclose(weights.probabilities(), 0.25)
     assert weights.history().shape == (1, 4)
     assert weights.names == ("a", "b", "c", "d") and len(weights) == 4
-    assert weights.config.floor == pytest.approx(0.025) and weights.config.max_stale_draws == 40
+    assert weights.config == mcts.WeightsConfig(max_weight=0.8)  # the one set of defaults, max_weight resolved for N = 4
 
 
 def test_success_raises_and_failure_lowers_a_teacher_through_the_ema():
@@ -119,7 +119,8 @@ SUCCESS = [0.8, 0.5, 0.2, 0.0]
 
 def run_bandit(seed: int, credits: int = 400) -> tuple[mcts.TeacherWeights, np.ndarray]:
     """Each credit: draw a teacher, its proposal succeeds with SUCCESS[teacher], credit +1 / -1."""
-    weights = mcts.TeacherWeights(["p80", "p50", "p20", "p00"], ema_rate=0.05, seed=seed)
+    # Outcomes are +-1 here, so the temperature is on that scale (the search credits 0..1).
+    weights = mcts.TeacherWeights(["p80", "p50", "p20", "p00"], ema_rate=0.05, temperature=0.25, floor=0.025, seed=seed)
     rng = np.random.default_rng(seed)
     late_scores = np.zeros(4)
     for step in range(credits):

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any, get_type_hints
 
-from mcts.search.config import SearchConfig
+from mcts.search import SearchConfig
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -44,7 +44,7 @@ class RunConfig:
     seed: int = 0
     min_free_mb: float = 200.0
     device: str = "cpu"
-    # Searches run at once, their teacher calls batched together (mcts.run.coalesce); 1 = one by one.
+    # Searches run at once, their teacher calls batched together (mcts.search.coalesce); 1 = one by one.
     concurrent_tasks: int = 1
     # Text tasks: reward component weights (value.COMPONENT_KEYS) and the perplexity scoring model.
     rewards: dict[str, float] | None = None

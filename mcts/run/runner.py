@@ -5,7 +5,7 @@ the data set); each task's tree is saved together with the weights as they were 
 ``--resume`` picks up the weights of the last finished task.
 
 With ``concurrent_tasks`` > 1, that many searches run at once on the shared weights, and their
-teacher requests are batched by a :class:`~mcts.run.coalesce.RequestCoalescer` (one call per
+teacher requests are batched by a :class:`~mcts.search.coalesce.RequestCoalescer` (one call per
 teacher whenever every search is waiting). Results stay reproducible for a given setting, but
 differ from a sequential run: the weights each task sees depend on which tasks ran beside it.
 """
@@ -23,13 +23,9 @@ from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from mcts.run.coalesce import RequestCoalescer
 from mcts.run.config import RunConfig, to_toml
 from mcts.run.rundir import DiskFullError, RunDir
-from mcts.search.engine import search_async
-from mcts.search.evaluate import LeafEvaluator
-from mcts.search.state import new_search_state
-from mcts.search.task import SearchTask
+from mcts.search import LeafEvaluator, Searcher, SearchTask
 from mcts.tree_io import load_tree, save_tree
 from mcts.types import Judge, Teacher
 from mcts.weights import TeacherWeights
@@ -53,22 +49,6 @@ class RunTotals:
         self.tokens += int(row["tokens"])
         self.simulations += int(row["simulations"])
         self.seconds += float(row["seconds"])
-
-
-def make_weights(config: RunConfig, names: Sequence[str]) -> TeacherWeights:
-    w = config.search.weights
-    return TeacherWeights(
-        list(names),
-        ema_rate=w.ema_rate,
-        temperature=w.temperature,
-        floor=min(w.floor, 1.0 / len(names)),
-        epsilon=w.epsilon,
-        max_weight=max(w.max_weight, 1.0 / len(names)),
-        stale_bonus=w.stale_bonus,
-        max_stale_draws=w.max_stale_draws,
-        gamma=w.gamma,
-        seed=config.search.seed,
-    )
 
 
 def weights_table(weights: TeacherWeights) -> Table:
@@ -100,7 +80,7 @@ async def _run(config, tasks, teachers, resume, evaluator_factory, judge, consol
     run_dir = RunDir(config.out, min_free_mb=config.min_free_mb)
     run_dir.create(resume=resume)
     run_dir.write_config(to_toml(config))
-    weights = make_weights(config, [t.name for t in teachers])
+    weights = config.search.weights.build([t.name for t in teachers], config.search.seed)
     totals = RunTotals()
     done = run_dir.finished_task_ids()
     for row in run_dir.finished_rows():
@@ -119,46 +99,30 @@ async def _run(config, tasks, teachers, resume, evaluator_factory, judge, consol
         console=console,
     )
     bar = progress.add_task("tasks", total=len(tasks), completed=len(done), solved=totals.solved, tokens=totals.tokens)
-    workers = max(1, min(config.concurrent_tasks, len(todo)))
-    coalescer = RequestCoalescer(teachers) if workers > 1 else None
-    search_teachers = coalescer.wrap() if coalescer else teachers
-    queue = iter(enumerate(todo, start=len(done)))  # shared: each worker takes the next task
+    searcher = Searcher(teachers, config.search, weights=weights, judge=judge, evaluator=evaluator_factory)
 
-    async def worker(slot: int) -> None:
-        for index, task in queue:
-            if totals.stopped:
-                return
-            state = new_search_state(
-                task,
-                search_teachers,
-                weights,
-                config.search,
-                evaluator=evaluator_factory() if evaluator_factory else None,
-                judge=judge,
-            )
-            if coalescer is None:
-                result = await search_async(state)
-            else:
-                async with coalescer.search(slot):
-                    result = await search_async(state)
-            if not save_task(run_dir, index, task, state, result, weights, totals, console):
-                return
-            progress.update(bar, advance=1, solved=totals.solved, tokens=totals.tokens)
-            live.update(Group(progress, weights_table(weights)))
+    def saved(i: int, result) -> bool:
+        index, task = len(done) + i, todo[i]
+        if totals.stopped or not save_task(run_dir, index, task, result, searcher.weights, totals, console):
+            return False
+        progress.update(bar, advance=1, solved=totals.solved, tokens=totals.tokens)
+        live.update(Group(progress, weights_table(searcher.weights)))
+        return True
 
     with Live(Group(progress, weights_table(weights)), console=console, refresh_per_second=4, transient=False) as live:
-        await asyncio.gather(*(worker(slot) for slot in range(workers)))
+        await searcher.search_many_async(todo, concurrent=config.concurrent_tasks, on_result=saved)
+    weights = searcher.weights
     totals.wall_seconds = time.monotonic() - started
     write_summary(run_dir, totals, weights)
     return totals
 
 
-def save_task(run_dir, index, task, state, result, weights, totals, console) -> bool:
+def save_task(run_dir, index, task, result, weights, totals, console) -> bool:
     """Saves one finished task (tree with the weights as they are now, trajectories, weights row) and
     adds it to the totals; False (and ``totals.stopped`` set) when the disk refused it."""
     try:
         run_dir.check_disk()
-        save_tree(run_dir.tree_path(task.id), state.tree, weights)
+        save_tree(run_dir.tree_path(task.id), result.tree, weights)
         run_dir.record_task(result)
         run_dir.record_weights(index, task.id, weights.names, weights.probabilities())
     except (DiskFullError, OSError) as err:

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from mcts.run.config import RunConfig
-from mcts.search.evaluate import LeafEvaluator
-from mcts.search.task import SearchTask
+from mcts.search import LeafEvaluator, SearchTask
 from mcts.types import Judge, Teacher
 
 
@@ -85,7 +84,7 @@ def build_evaluator(config: RunConfig) -> Callable[[], LeafEvaluator] | None:
         )
     from pathlib import Path
 
-    from mcts.search.evaluate import Blend, Rollout, ValueEvaluator
+    from mcts.search import Blend, Rollout, ValueEvaluator
     from value.valuenet import ValueNet, ValueNetFn
 
     if not Path(evaluation.value_net).is_dir():

@@ -1,9 +1,16 @@
-"""Search settings as validated dataclasses (one TOML table each; see mcts/run/config.py)."""
+"""Search settings as validated dataclasses (one TOML table each; see mcts/run/config.py).
+
+The native objects' settings are defined once, beside them: ``[search.selection]`` is
+:class:`mcts.tree.TreeConfig`, ``[search.weights]`` is :class:`mcts.weights.WeightsConfig`.
+"""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+
+from mcts.tree import TreeConfig
+from mcts.weights import WeightsConfig
 
 
 def _check(condition: bool, message: str) -> None:
@@ -31,56 +38,6 @@ class Budget:
             any(v is not None for v in (self.simulations, self.tokens, self.seconds)),
             "budget: set at least one of simulations, tokens, seconds (otherwise the search never stops)",
         )
-
-
-@dataclass(frozen=True)
-class SelectionConfig:
-    """The native tree's selection rule and widening (see mcts.Tree)."""
-
-    rule: str = "puct"
-    c_explore: float = 1.25
-    fpu_reduction: float = 0.25
-    virtual_loss: float = 1.0
-    widen_c: float = 2.0
-    widen_alpha: float = 0.5
-    discount: float = 1.0
-    max_nodes: int | None = 200_000
-
-    def __post_init__(self) -> None:
-        _check(self.rule in ("puct", "ucb1"), f"selection.rule must be 'puct' or 'ucb1', got {self.rule!r}")
-        _check(self.c_explore >= 0, f"selection.c_explore must be >= 0, got {self.c_explore}")
-        _check(self.widen_c > 0, f"selection.widen_c must be > 0, got {self.widen_c}")
-        _check(0 <= self.widen_alpha <= 1, f"selection.widen_alpha must be in [0, 1], got {self.widen_alpha}")
-        _check(0 < self.discount <= 1, f"selection.discount must be in (0, 1], got {self.discount}")
-
-
-@dataclass(frozen=True)
-class WeightsConfig:
-    """The dynamic teacher weights (SPEC item 3). ``dynamic=False`` keeps them at 1/N (the uniform baseline)."""
-
-    dynamic: bool = True
-    # A search credits a teacher a dozen times per task, mostly failures: the EMA must remember a few
-    # tasks (1/0.02 = 50 credits), or the weights only reflect the last task.
-    ema_rate: float = 0.02
-    # Scores are success rates of credited paths, a few % on hard tasks: at 0.05 a 5-point gap is an
-    # e-fold preference. (rate 0.1, temperature 0.25 left the bundled teachers near 1/N on a dev
-    # puzzle set, seed 7, not the benchmark's; see benchmarks/RESULTS.md.)
-    temperature: float = 0.05
-    floor: float = 0.05
-    epsilon: float = 0.05
-    max_weight: float = 0.8
-    stale_bonus: float = 0.5
-    max_stale_draws: int = 64
-    gamma: float = 0.9
-
-    def __post_init__(self) -> None:
-        _check(0 < self.ema_rate <= 1, f"weights.ema_rate must be in (0, 1], got {self.ema_rate}")
-        _check(self.temperature > 0, f"weights.temperature must be > 0, got {self.temperature}")
-        _check(0 <= self.floor < 1, f"weights.floor must be in [0, 1), got {self.floor}")
-        _check(0 <= self.epsilon <= 1, f"weights.epsilon must be in [0, 1], got {self.epsilon}")
-        _check(0 < self.max_weight <= 1, f"weights.max_weight must be in (0, 1], got {self.max_weight}")
-        _check(self.max_stale_draws >= 1, f"weights.max_stale_draws must be >= 1, got {self.max_stale_draws}")
-        _check(0 < self.gamma <= 1, f"weights.gamma must be in (0, 1], got {self.gamma}")
 
 
 @dataclass(frozen=True)
@@ -177,7 +134,7 @@ class SearchConfig:
     """Everything one task's search needs besides the teachers and the task itself."""
 
     budget: Budget = field(default_factory=Budget)
-    selection: SelectionConfig = field(default_factory=SelectionConfig)
+    selection: TreeConfig = field(default_factory=TreeConfig)
     weights: WeightsConfig = field(default_factory=WeightsConfig)
     expansion: ExpansionConfig = field(default_factory=ExpansionConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)

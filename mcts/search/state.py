@@ -60,17 +60,7 @@ def new_search_state(
         raise ValueError("search needs at least one teacher")
     if len(weights.names) != len(teachers):
         raise ValueError(f"{len(teachers)} teachers but the weights know {len(weights.names)}: {weights.names}")
-    s = config.selection
-    tree = Tree(
-        rule=s.rule,
-        c_explore=s.c_explore,
-        fpu_reduction=s.fpu_reduction,
-        virtual_loss=s.virtual_loss,
-        widen_c=s.widen_c,
-        widen_alpha=s.widen_alpha,
-        discount=s.discount,
-        max_nodes=s.max_nodes,
-    )
+    tree = Tree(config.selection)
     known_range = getattr(task, "return_range", None)
     if known_range is not None:
         tree.include_q_range(*known_range)

@@ -80,4 +80,5 @@ def collect_result(state: SearchState) -> SearchResult:
         generated_tokens=usage.tokens,
         calls_per_teacher=dict(usage.calls),
         seconds=usage.seconds,
+        tree=state.tree,
     )

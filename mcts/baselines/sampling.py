@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from mcts.search.task import SearchTask, split_steps
+from mcts.search import SearchTask, split_steps
 from mcts.types import GenerationRequest, Teacher
 
 
