@@ -31,6 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from mcts import _core
+from mcts.node_notes import NodeNotes
 from mcts.types import NodeView
 
 ROOT = 0
@@ -222,12 +223,14 @@ class Tree:
             max_nodes=_INT32.max if config.max_nodes is None else int(config.max_nodes),
         )
         self._config = config
+        self.notes = NodeNotes()
 
     @classmethod
     def _wrap(cls, native: _core.Tree) -> Tree:
         """A facade around an existing native tree (used by ``load_tree``)."""
         tree = cls.__new__(cls)
         tree._native = native
+        tree.notes = NodeNotes()
         rule, c, fpu, vl, widen_c, alpha, discount, max_nodes = native.config()
         tree._config = TreeConfig(
             "ucb1" if rule == 1 else "puct", c, fpu, vl, None if math.isinf(widen_c) else widen_c, alpha, discount,
@@ -446,5 +449,8 @@ class Tree:
         ``old_to_new`` (int32[old size], -1 for released nodes). The new root keeps its statistics
         and reward but loses its action text and teacher (read ``text(new_root)`` first: it belongs
         to the prefix now). Storage is compacted in place and reused. No selection may be pending.
+        ``notes`` are renumbered the same way.
         """
-        return self._native.reroot(int(new_root))
+        old_to_new = self._native.reroot(int(new_root))
+        self.notes.remap(old_to_new)
+        return old_to_new

@@ -121,13 +121,15 @@ class RewardFn(Protocol):
 
 @runtime_checkable
 class Judge(Protocol):
-    """LMGT-style judge: for each (state, step) returns -1 (reject), 0 (neutral) or +1 (accept).
+    """Scores a proposed step in its state: for each ``ScoredText`` (the path including the new step)
+    a number in [-1, 1]: -1 reject, 0 neutral, +1 accept, or anything between (a process reward model).
 
-    The shift is added to the node's immediate reward with a configurable scale. LMGT
-    (arXiv 2409.04744) shifts environment rewards; here it shifts node rewards.
+    LMGT (arXiv 2409.04744) shifts environment rewards by the verdict; here the search adds
+    ``judge.scale * verdict`` to the new node's reward, and (unless ``judge.prune = false``) a verdict
+    at or below ``judge.prune_below`` prunes the node, as Tree of Thoughts prunes with its value prompt.
     """
 
-    def judge(self, states: Sequence[ScoredText]) -> list[int]: ...
+    def judge(self, states: Sequence[ScoredText]) -> Sequence[float]: ...
 
 
 @runtime_checkable
@@ -135,6 +137,44 @@ class ValueFn(Protocol):
     """Estimates V(state) for a batch of leaves; used in place of (or blended with) rollouts."""
 
     def value(self, states: Sequence[ScoredText]) -> list[float]: ...
+
+
+# --------------------------------------------------------------------------------------------
+# Tasks: what the search needs to know about a problem.
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    """The task's verdict on a path after its latest step.
+
+    ``reward`` is the immediate reward of that step (the hard terminal reward on a terminal step),
+    ``solved`` is True only on a terminal step that the task's verifier accepts.
+    """
+
+    terminal: bool
+    reward: float
+    solved: bool = False
+    components: tuple[tuple[str, float], ...] = ()
+
+
+@runtime_checkable
+class SearchTask(Protocol):
+    """One problem to search on.
+
+    ``outcomes`` is batched: it receives many step sequences (each the whole path so far, root to the
+    new node) and returns one ``StepOutcome`` each. It must accept any text (model output is untrusted).
+
+    A task may also carry ``return_range = (low, high)``, the range its path returns are known to lie
+    in (0..1 for a pass/fail verifier); the tree then normalises Q against it from the first backup,
+    so a failed path scores as a failure rather than as "no spread yet" (see ``Tree.include_q_range``).
+    """
+
+    id: str
+    prompt: str
+    reference: str | None
+
+    def outcomes(self, paths: Sequence[Sequence[str]]) -> list[StepOutcome]: ...
 
 
 # --------------------------------------------------------------------------------------------
@@ -176,7 +216,7 @@ class Step:
     q: float
     reward: float
     reward_components: dict[str, float] = field(default_factory=dict)
-    judge_shift: int = 0
+    judge_shift: float = 0.0  # the judge's verdict in [-1, 1]; the reward holds scale * verdict
 
 
 @dataclass(frozen=True)

@@ -4,22 +4,28 @@ Everything outside this package uses these names; the stage modules inside are i
 """
 
 from mcts.search.config import Budget, EvaluationConfig, ExpansionConfig, JudgeConfig, SearchConfig, TerminalConfig
-from mcts.search.evaluate import Blend, LeafEvaluator, Rollout, ValueEvaluator
+from mcts.search.engine import TaskSearch
+from mcts.search.evaluate import Blend, Evaluation, LeafEvaluator, LeafToEvaluate, Rollout, RolloutChain, ValueEvaluator
 from mcts.search.searcher import Searcher
-from mcts.search.task import SearchTask, StepOutcome, split_steps
+from mcts.search.steps import split_steps
+from mcts.types import SearchTask, StepOutcome
 
 __all__ = [
     "Blend",
     "Budget",
+    "Evaluation",
     "EvaluationConfig",
     "ExpansionConfig",
     "JudgeConfig",
     "LeafEvaluator",
+    "LeafToEvaluate",
     "Rollout",
+    "RolloutChain",
     "SearchConfig",
     "SearchTask",
     "Searcher",
     "StepOutcome",
+    "TaskSearch",
     "TerminalConfig",
     "ValueEvaluator",
     "split_steps",

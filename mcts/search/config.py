@@ -118,15 +118,35 @@ class TerminalConfig:
 
 @dataclass(frozen=True)
 class JudgeConfig:
-    """The LMGT judge: ``model`` is an HF path or bundled name; its -1/0/+1 times ``scale`` shifts node rewards.
-    ``enabled = false`` (``--no-judge``) searches without one whatever ``model`` says."""
+    """The judge's seat in the search (``judge.*``).
+
+    ``model`` is an HF path or bundled name (``enabled = false``, ``--no-judge``, searches without one
+    whatever ``model`` says). For every new open step the judge returns a verdict ``v`` in [-1, 1]:
+
+    - reward: ``scale * v`` is added to the node's immediate reward (LMGT's shift);
+    - pruning: with ``prune``, a step with ``v <= prune_below`` is added as a dead end: never expanded
+      or rolled out, its (shifted) reward backed up at once (Tree of Thoughts' pruning);
+    - priors: a leaf's new children get ``prior * exp(prior_weight * v)``, renormalised;
+    - values: with ``value_weight = w > 0`` the value backed up from a judged child is
+      ``(1 - w) * evaluation + w * (low + (v + 1) / 2 * (high - low))``, the verdict read as a value
+      on the task's return range (0..1 for a verifier).
+    """
 
     enabled: bool = True
     model: str | None = None
     scale: float = 0.1
+    prune: bool = True
+    prune_below: float = -0.5
+    prior_weight: float = 0.0
+    value_weight: float = 0.0
 
     def __post_init__(self) -> None:
+        _check(isinstance(self.enabled, bool), f"judge.enabled must be true or false, got {self.enabled!r}")
+        _check(isinstance(self.prune, bool), f"judge.prune must be true or false, got {self.prune!r}")
         _check(math.isfinite(self.scale), f"judge.scale must be finite, got {self.scale}")
+        _check(-1 <= self.prune_below < 1, f"judge.prune_below must be in [-1, 1), got {self.prune_below}")
+        _check(math.isfinite(self.prior_weight) and self.prior_weight >= 0, f"judge.prior_weight must be finite and >= 0, got {self.prior_weight}")
+        _check(0 <= self.value_weight <= 1, f"judge.value_weight must be in [0, 1], got {self.value_weight}")
 
 
 @dataclass(frozen=True)

@@ -1,31 +1,42 @@
-"""The search loop: one iteration in numbered stages, one function each.
+"""One task's search: an iteration in numbered stages, one function each, wired here.
 
-    1. select     K distinct leaves (virtual loss keeps them apart)           -> native tree
-    2. pick       teachers for each leaf from the dynamic weights             -> native weights
-    3. propose    continuations, all teachers concurrently                    -> teachers
-    4. merge      identical proposals into candidates with priors             -> merge.py
-    5. add        children with immediate rewards (task + judge)              -> native tree
-    6. evaluate   one new child per leaf: rollout, value function or blend    -> evaluate.py
-    7. back up    the leaf values                                             -> native tree
-    8. credit     the teachers along every path that just finished            -> native weights
+    1. select     K distinct leaves (virtual loss keeps them apart)            -> native tree
+    2. pick       teachers for each leaf from the dynamic weights              -> pick.py
+    3. propose    continuations, every picked teacher at once                  -> propose.py
+    4. merge      identical proposals into candidates with priors; admit them  -> merge.py
+    5. score      the task's verdict, terminal rules, the judge's verdict      -> score.py
+    6. add        the scored children, in one native call                      -> grow.py
+    7. evaluate   one new child per leaf: rollout, value function or blend     -> evaluate.py
+                  (a rollout's chain is scored (5) and added (6) like any step)
+    8. back up    the values, in one native call                               -> native tree
+    9. credit     the teachers along every path that finished                  -> credit.py
 
-The loop never walks the tree node by node in Python: every tree call takes a whole batch.
+Stages pass data, not a shared bag: each takes what it reads and returns what it made; this loop
+owns the per-task bookkeeping (what was spent, the widening pool, the benched teachers, the solved
+nodes) and is the only place that writes it. Python never walks the tree node by node: every tree
+call takes a whole batch.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 
 import numpy as np
 
-from mcts.search.evaluate import chosen_children
+from mcts.search.config import SearchConfig
+from mcts.search.credit import credit_finished
+from mcts.search.evaluate import Evaluation, LeafEvaluator, LeafToEvaluate, Rollout, chosen_children
 from mcts.search.grow import add_children
-from mcts.search.merge import Candidate, merge_proposals
-from mcts.search.state import SearchState
+from mcts.search.merge import Candidate, admit, leaf_candidates
+from mcts.search.pick import pick_teachers
+from mcts.search.propose import propose
+from mcts.search.score import JudgeCost, ScoredStep, score_steps
 from mcts.search.trajectories import collect_result
-from mcts.types import GenerationRequest, Proposal, SearchResult
+from mcts.search.usage import SearchUsage
+from mcts.tree import ROOT, Tree
+from mcts.types import Judge, ScoredText, SearchResult, SearchTask, Teacher
+from mcts.weights import TeacherWeights
 
 log = logging.getLogger(__name__)
 
@@ -33,184 +44,259 @@ log = logging.getLogger(__name__)
 MAX_IDLE_ITERATIONS = 8
 
 
-# --- 1. select ----------------------------------------------------------------------------------
+class TaskSearch:
+    """The search of one task in progress. Built by :meth:`mcts.search.Searcher.start`;
+    :meth:`run` iterates until a budget is spent, :meth:`iterate` runs one iteration."""
 
+    def __init__(
+        self,
+        task: SearchTask,
+        teachers: Sequence[Teacher],
+        weights: TeacherWeights,
+        config: SearchConfig,
+        *,
+        evaluator: LeafEvaluator | None = None,
+        judge: Judge | None = None,
+        delimiter: str = "\n",
+    ) -> None:
+        if len(weights.names) != len(teachers):
+            raise ValueError(f"{len(teachers)} teachers but the weights know {len(weights.names)}: {weights.names}")
+        self.task, self.teachers, self.weights, self.config = task, teachers, weights, config
+        self.judge, self.delimiter = judge, delimiter
+        self.evaluator = evaluator or Rollout(config.evaluation, delimiter)
+        self.tree = Tree(config.selection)
+        known_range = getattr(task, "return_range", None)
+        if known_range is not None:
+            self.tree.include_q_range(*known_range)
+        self.rng = np.random.default_rng(config.seed)
+        self.usage = SearchUsage()
+        self.judge_cost = JudgeCost()
+        self.pool: dict[int, list[Candidate]] = {}  # candidates held back by progressive widening
+        self.benched: set[int] = set()
+        self.solved: list[int] = []
+        self.prefix: tuple[str, ...] = ()  # steps above the root, after a reroot
 
-def select_leaves(state: SearchState):
-    return state.tree.select(state.config.expansion.batch_leaves)
+    # --- the loop -------------------------------------------------------------------------------
 
+    async def run(self) -> SearchResult:
+        """Iterate until a budget is spent (or the task is solved, if ``stop_on_solve``)."""
+        idle = 0
+        while self.usage.exhausted(self.config.budget) is None:
+            if self.config.stop_on_solve and self.solved:
+                break
+            added = await self.iterate()
+            idle = 0 if added else idle + 1
+            if idle >= MAX_IDLE_ITERATIONS or len(self.benched) == len(self.teachers):
+                log.warning("search on %s stalled: nothing new after %d iterations", self.task.id, idle)
+                break
+        return self.result()
 
-# --- 2. pick ------------------------------------------------------------------------------------
+    async def iterate(self) -> int:
+        """One iteration over a batch of leaves; returns the number of new nodes."""
+        tree, config = self.tree, self.config
+        # 1. select
+        selection = tree.select(config.expansion.batch_leaves)
+        if not len(selection):
+            return 0
+        open_mask = ~selection.is_terminal
+        leaves = [int(x) for x in selection.leaves[open_mask]]
+        rooms = [int(r) for r in selection.room[open_mask]]
 
-
-def pick_teachers(state: SearchState, num_leaves: int) -> np.ndarray:
-    """Teacher ids, shape (num_leaves, teachers_per_leaf). Consumes the weights' RNG.
-
-    A benched teacher's draws go to the best teacher still working.
-    """
-    per_leaf = state.config.expansion.teachers_per_leaf
-    picks = np.asarray(state.weights.sample(num_leaves * per_leaf), dtype=np.int64).reshape(num_leaves, per_leaf)
-    if state.benched:
-        working = [i for i in range(len(state.teachers)) if i not in state.benched]
-        if not working:
-            return picks[:, :0]
-        probs = state.weights.probabilities()
-        fallback = max(working, key=lambda i: probs[i])
-        picks = np.where(np.isin(picks, list(state.benched)), fallback, picks)
-    return picks
-
-
-# --- 3. propose ---------------------------------------------------------------------------------
-
-
-async def propose(state: SearchState, leaves: Sequence[int], picks: np.ndarray) -> list[list[tuple[int, Proposal]]]:
-    """Ask every picked teacher for continuations of its leaves, all teachers at once.
-
-    Returns, per leaf, ``(teacher_id, proposal)`` pairs. A teacher that fails (after its own retries)
-    is benched for the rest of this search with a warning; its leaves get fewer proposals.
-    """
-    exp = state.config.expansion
-    by_teacher: dict[int, list[tuple[int, GenerationRequest]]] = {}
-    for row, leaf in enumerate(leaves):
-        prompt = state.task.prompt + state.tree.text(leaf)
-        for teacher_id, count in zip(*np.unique(picks[row], return_counts=True)):
-            request = GenerationRequest(
-                prompt=prompt,
-                n=int(count) * exp.proposals_per_teacher,
-                max_tokens=exp.max_step_tokens,
-                stop=(state.delimiter,),
-                temperature=exp.temperature,
-                top_p=exp.top_p,
-                seed=int(state.rng.integers(2**31)),
+        # 2. pick, 3. propose — only leaves with nothing held back (widening takes the pool first)
+        asking = [leaf for leaf in leaves if not self.pool.get(leaf)]
+        picks = pick_teachers(self.weights, len(asking), config.expansion.teachers_per_leaf, self.benched)
+        fresh: dict[int, list[Candidate]] = {}
+        if asking and picks.size:
+            proposed = await propose(
+                self.teachers, [self.prompt(leaf) for leaf in asking], picks, config.expansion, self.delimiter, self.rng
             )
-            by_teacher.setdefault(int(teacher_id), []).append((row, request))
+            self.usage.add(proposed.tokens, proposed.calls)
+            self.bench(proposed.failed)
+            # 4. merge
+            probs = self.weights.probabilities()
+            for leaf, props in zip(asking, proposed.per_leaf):
+                fresh[leaf] = leaf_candidates(props, probs, tree.actions(tree.children(leaf).ids), self.delimiter)
+        taken: list[list[Candidate]] = []
+        for leaf, room in zip(leaves, rooms):
+            take, wait = admit(self.pool.pop(leaf, []), fresh.get(leaf, []), room)
+            if wait:
+                self.pool[leaf] = wait
+            taken.append(take)
 
-    order = list(by_teacher)
-    replies = await asyncio.gather(
-        *(state.teachers[t].agenerate([r for _, r in by_teacher[t]]) for t in order), return_exceptions=True
-    )
-    per_leaf: list[list[tuple[int, Proposal]]] = [[] for _ in leaves]
-    for teacher_id, reply in zip(order, replies):
-        teacher = state.teachers[teacher_id]
-        if isinstance(reply, BaseException):
-            if not isinstance(reply, Exception):
-                raise reply
-            log.warning("teacher %s failed and is benched for this task: %s", teacher.name, reply)
-            state.benched.add(teacher_id)
-            continue
-        for (row, _), proposals in zip(by_teacher[teacher_id], reply):
-            state.usage.record(teacher.name, sum(p.num_tokens for p in proposals))
-            per_leaf[row].extend((teacher_id, p) for p in proposals)
-    return per_leaf
+        # 5. score, 6. add
+        parents = [leaf for leaf, cands in zip(leaves, taken) for _ in cands]
+        flat = [c for cands in taken for c in cands]
+        scored = self.score(parents, [c.text for c in flat], [c.ended for c in flat])
+        children = add_children(tree, parents, flat, scored, config.judge.scale)
+        finished = self.note_finished(children, scored)
+        per_leaf, start = [], 0
+        for cands in taken:
+            per_leaf.append(children[start : start + len(cands)])
+            start += len(cands)
+        stuck = self.close_stuck_leaves(leaves, per_leaf)
 
+        # 7. evaluate (a rollout's chain is scored and added like the children)
+        open_scored, start = [], 0
+        for cands in taken:
+            open_scored.append(np.asarray([not s.pruned for s in scored[start : start + len(cands)]], dtype=bool))
+            start += len(cands)
+        chosen = chosen_children([tree.nodes(k).prior for k in per_leaf], per_leaf, open_scored)
+        values = np.zeros(len(selection), dtype=np.float64)
+        values[open_mask], chain_finished = await self.evaluate(chosen)
+        finished += chain_finished
 
-# --- 4. merge -----------------------------------------------------------------------------------
+        # 8. back up — from the evaluated child, so it records its own visit and Q
+        keep = np.asarray([int(x) not in stuck for x in selection.leaves])
+        if stuck:
+            tree.cancel(np.asarray(sorted(stuck), dtype=np.int32))
+        evaluated = {leaf: child for leaf, child in zip(leaves, chosen) if child is not None}
+        if evaluated:
+            tree.descend(list(evaluated), list(evaluated.values()))
+        tree.backup([evaluated.get(int(leaf), int(leaf)) for leaf in selection.leaves[keep]], values[keep])
+        self.usage.simulations += int(keep.sum())
 
+        # 9. credit
+        if config.weights.dynamic:
+            credit_finished(self.weights, tree, finished)
+        return len(children)
 
-def merge(state: SearchState, leaf: int, proposals: Sequence[tuple[int, Proposal]]) -> list[Candidate]:
-    probs = state.weights.probabilities()
-    existing = state.tree.actions(state.tree.children(leaf).ids)
-    candidates = merge_proposals([(t, float(probs[t]), p) for t, p in proposals], existing)
-    for c in candidates:
-        if not c.ended and not c.text.endswith(state.delimiter):
-            c.text = c.text + state.delimiter
-    return candidates
+    # --- stage helpers that read or write this search's bookkeeping ------------------------------
 
+    def prompt(self, node: int) -> str:
+        """What a teacher continues: the task prompt, the steps above the root, the path to ``node``."""
+        return self.task.prompt + "".join(self.prefix) + self.tree.text(node)
 
-# --- 6. evaluate --------------------------------------------------------------------------------
+    def steps(self, node: int) -> list[str]:
+        """The step texts from the task's start to ``node`` (the steps above the root included)."""
+        return [*self.prefix, *self.tree.actions(self.tree.path(node)[1:])]
 
+    def score(self, parents: Sequence[int], texts: Sequence[str], ended: Sequence[bool]) -> list[ScoredStep]:
+        bases: dict[int, list[str]] = {}
+        paths = [[*bases.setdefault(p, self.steps(p)), t] for p, t in zip(parents, texts)]
+        return self.score_paths(paths, ended)
 
-async def evaluate(state: SearchState, leaves: Sequence[int], children_per_leaf: Sequence[Sequence[int]]) -> np.ndarray:
-    """One value per leaf: the discounted return below its most likely new child (``chosen_children``)."""
-    return await state.evaluator.evaluate(state, leaves, children_per_leaf)
+    def score_paths(self, paths: Sequence[Sequence[str]], ended: Sequence[bool]) -> list[ScoredStep]:
+        return score_steps(self.task, paths, ended, self.config.terminal, self.judge, self.config.judge, self.judge_cost)
 
+    def note_finished(self, children: np.ndarray, scored: Sequence[ScoredStep]) -> list[tuple[int, float]]:
+        """Records solved nodes; returns the ``(node, outcome)`` of every path that ended (pruned ones
+        are not finished: the judge stopped them, the task never scored them)."""
+        finished = []
+        for child, s in zip(children, scored):
+            if s.outcome.solved:
+                self.solved.append(int(child))
+            if s.outcome.terminal:
+                finished.append((int(child), 1.0 if s.outcome.solved else 0.0))
+        return finished
 
-# --- 5. add is mcts/search/grow.py (rollouts add children too); 8. credit happens as paths finish there.
+    def bench(self, failed: dict[int, Exception]) -> None:
+        for teacher_id, error in failed.items():
+            log.warning("teacher %s failed and is benched for this task: %s", self.teachers[teacher_id].name, error)
+            self.benched.add(teacher_id)
 
+    def close_stuck_leaves(self, leaves: Sequence[int], per_leaf: Sequence[np.ndarray]) -> set[int]:
+        """Leaves that got no child: a childless one becomes a dead end (terminal, value 0); one that
+        already has children stops widening and its selection is cancelled. Returns the cancelled ones."""
+        empty = [leaf for leaf, kids in zip(leaves, per_leaf) if len(kids) == 0]
+        dead = [leaf for leaf in empty if self.tree.num_children(leaf) == 0]
+        saturated = {leaf for leaf in empty if leaf not in dead}
+        if dead:
+            self.tree.mark_terminal(np.asarray(dead, dtype=np.int32))
+        if saturated:
+            self.tree.mark_saturated(np.asarray(sorted(saturated), dtype=np.int32))
+        return saturated
 
-# --- 7. back up ---------------------------------------------------------------------------------
+    def rollout_teacher(self, child: int) -> int:
+        """The teacher a rollout below ``child`` uses (``evaluation.rollout_teacher``)."""
+        mode = self.config.evaluation.rollout_teacher
+        working = [i for i in range(len(self.teachers)) if i not in self.benched] or list(range(len(self.teachers)))
+        if mode == "top":
+            probs = self.weights.probabilities()
+            return max(working, key=lambda i: probs[i])
+        if mode == "proposer":
+            teacher = int(self.tree.nodes([child]).teacher[0])
+            return teacher if teacher in working else working[0]
+        names = [t.name for t in self.teachers]
+        if mode not in names:
+            raise ValueError(f"evaluation.rollout_teacher {mode!r} is not one of the teachers {names} (or 'top', 'proposer')")
+        return names.index(mode)
 
+    async def evaluate(self, chosen: Sequence[int | None]) -> tuple[np.ndarray, list[tuple[int, float]]]:
+        """Per leaf, the discounted return below its chosen child (0 where there is none or it is
+        terminal); also the paths that the rollouts finished."""
+        values = np.zeros(len(chosen), dtype=np.float64)
+        rows = [(i, c) for i, c in enumerate(chosen) if c is not None]
+        terminal = self.tree.nodes([c for _, c in rows]).terminal if rows else np.zeros(0, dtype=bool)
+        rows = [(i, c) for (i, c), t in zip(rows, terminal) if not t]
+        if not rows:
+            return values, []
+        leaves = []
+        for _, child in rows:
+            steps = self.steps(child)
+            leaves.append(
+                LeafToEvaluate(
+                    ScoredText(self.task.prompt, tuple(steps), self.task.reference, self.task.id),
+                    self.task.prompt + "".join(steps),
+                    self.rollout_teacher(child),
+                )
+            )
+        evaluation = await self.evaluator.evaluate(leaves, self.teachers, self.rng)
+        self.usage.add(evaluation.tokens, evaluation.calls, rollout=True)
+        self.bench(evaluation.failed)
+        chain_returns, finished = self.add_chains([c for _, c in rows], evaluation)
+        discount = self.config.selection.discount
+        w = evaluation.value_weight
+        estimates = evaluation.values if evaluation.values is not None else np.zeros(len(rows))
+        for k, (i, _) in enumerate(rows):
+            values[i] = discount * (w * float(estimates[k]) + (1 - w) * chain_returns[k])
+        return values, finished
 
-def back_up(state: SearchState, selected: np.ndarray, values: np.ndarray, evaluated: dict[int, int]) -> None:
-    """Back ``values`` up; a selected leaf that was expanded is first moved down to the child its value
-    was measured below (``evaluated``: leaf -> child), so that child records its own visit and Q."""
-    if evaluated:
-        state.tree.descend(list(evaluated), list(evaluated.values()))
-    state.tree.backup([evaluated.get(int(leaf), int(leaf)) for leaf in selected], values)
-    state.usage.simulations += len(selected)
+    def add_chains(self, children: Sequence[int], evaluation: Evaluation) -> tuple[np.ndarray, list[tuple[int, float]]]:
+        """Score every rollout chain's steps in one batch, cut each at its first terminal (or pruned)
+        step, add them as chains of nodes; returns each child's discounted chain return and the
+        paths the chains finished."""
+        returns = np.zeros(len(children), dtype=np.float64)
+        chains = evaluation.chains
+        if not chains:
+            return returns, []
+        paths, ended = [], []
+        for chain in chains:
+            base = self.steps(children[chain.index])
+            for k in range(len(chain.steps)):
+                paths.append([*base, *chain.steps[: k + 1]])
+                ended.append(chain.ended and k == len(chain.steps) - 1)
+        scored = self.score_paths(paths, ended)
+        discount = self.config.selection.discount
+        finished: list[tuple[int, float]] = []
+        start = 0
+        for chain in chains:
+            parts = scored[start : start + len(chain.steps)]
+            start += len(chain.steps)
+            stop = next((k for k, s in enumerate(parts) if s.outcome.terminal or s.pruned), len(parts) - 1)
+            name = self.teachers[chain.teacher_id].name
+            node = children[chain.index]
+            for k in range(stop + 1):
+                candidate = Candidate(
+                    text=chain.steps[k], prior=1.0, teachers=[name], teacher_ids=[chain.teacher_id], tokens=0,
+                    ended=ended[start - len(chain.steps) + k], from_rollout=True,
+                )
+                (node,) = add_children(self.tree, [node], [candidate], [parts[k]], self.config.judge.scale)
+                finished += self.note_finished(np.asarray([node]), [parts[k]])
+            rewards = [parts[k].reward(self.config.judge.scale) for k in range(stop + 1)]
+            returns[chain.index] = sum(r * discount**k for k, r in enumerate(rewards))
+        return returns, finished
 
+    # --- results and tree surgery ----------------------------------------------------------------
 
-# --- the loop -----------------------------------------------------------------------------------
+    def result(self) -> SearchResult:
+        return collect_result(self.tree, self.task, self.prefix, self.solved, self.usage, self.judge_cost)
 
-
-async def run_iteration(state: SearchState) -> int:
-    """One iteration over a batch of leaves; returns the number of new nodes."""
-    selection = select_leaves(state)
-    if not len(selection):
-        return 0
-    open_mask = ~selection.is_terminal
-    open_leaves = [int(x) for x in selection.leaves[open_mask]]
-    rooms = [int(r) for r in selection.room[open_mask]]
-
-    # Progressive widening first takes candidates proposed earlier and held back: no tokens spent.
-    asking = [leaf for leaf in open_leaves if not state.pool.get(leaf)]
-    picks = pick_teachers(state, len(asking))
-    proposals = await propose(state, asking, picks) if asking and picks.size else [[] for _ in asking]
-    fresh = {leaf: merge(state, leaf, props) for leaf, props in zip(asking, proposals)}
-    candidates = [admit(state, leaf, room, fresh.get(leaf, [])) for leaf, room in zip(open_leaves, rooms)]
-    children = add_children(state, open_leaves, candidates)
-
-    per_leaf, start = [], 0
-    for cands in candidates:
-        per_leaf.append([int(c) for c in children[start : start + len(cands)]])
-        start += len(cands)
-    stuck = close_stuck_leaves(state, open_leaves, per_leaf)
-
-    values = np.zeros(len(selection), dtype=np.float64)
-    values[open_mask] = await evaluate(state, open_leaves, per_leaf)
-    keep = np.asarray([int(x) not in stuck for x in selection.leaves])
-    if stuck:
-        state.tree.cancel(np.asarray(sorted(stuck), dtype=np.int32))
-    evaluated = {leaf: child for leaf, child in zip(open_leaves, chosen_children(state, per_leaf)) if child is not None}
-    back_up(state, selection.leaves[keep], values[keep], evaluated)
-    return len(children)
-
-
-def admit(state: SearchState, leaf: int, room: int, fresh: list[Candidate]) -> list[Candidate]:
-    """The candidates a leaf takes now (at most ``room``, most probable first); the rest wait in its pool."""
-    waiting = sorted(state.pool.pop(leaf, []) + fresh, key=lambda c: -c.prior)
-    take = len(waiting) if room < 0 else max(room, 1)
-    if waiting[take:]:
-        state.pool[leaf] = waiting[take:]
-    return waiting[:take]
-
-
-def close_stuck_leaves(state: SearchState, leaves: Sequence[int], per_leaf: Sequence[Sequence[int]]) -> set[int]:
-    """Leaves that got no child: a childless one becomes a dead end (terminal, value 0); one that
-    already has children stops widening and its selection is cancelled. Returns the cancelled ones."""
-    dead = [leaf for leaf, kids in zip(leaves, per_leaf) if not kids and state.tree.num_children(leaf) == 0]
-    saturated = {leaf for leaf, kids in zip(leaves, per_leaf) if not kids and leaf not in dead}
-    if dead:
-        state.tree.mark_terminal(np.asarray(dead, dtype=np.int32))
-    if saturated:
-        state.tree.mark_saturated(np.asarray(sorted(saturated), dtype=np.int32))
-    return saturated
-
-
-async def search_async(state: SearchState) -> SearchResult:
-    """Run iterations until a budget is spent (or the task is solved, if ``stop_on_solve``)."""
-    idle = 0
-    while state.usage.exhausted(state.config.budget) is None:
-        if state.config.stop_on_solve and state.solved_nodes:
-            break
-        added = await run_iteration(state)
-        idle = 0 if added else idle + 1
-        if idle >= MAX_IDLE_ITERATIONS or len(state.benched) == len(state.teachers):
-            log.warning("search on %s stalled: nothing new after %d iterations", state.task.id, idle)
-            break
-    return collect_result(state)
-
-
-def search(state: SearchState) -> SearchResult:
-    """Synchronous entry point: runs ``search_async`` in a fresh event loop."""
-    return asyncio.run(search_async(state))
+    def reroot(self, node: int) -> None:
+        """Commit to ``node``: keep only its subtree (its path becomes the prefix of every prompt) and
+        renumber everything the search holds. No selection may be pending (call between iterations)."""
+        steps = self.steps(node)
+        old_to_new = self.tree.reroot(node)
+        self.prefix = tuple(steps)
+        self.solved = [int(old_to_new[n]) for n in self.solved if old_to_new[n] >= 0]
+        self.pool = {int(old_to_new[n]): c for n, c in self.pool.items() if old_to_new[n] >= 0}
+        assert int(old_to_new[node]) == ROOT

@@ -1,7 +1,7 @@
-"""Stage 4: merge identical proposals into candidate children and give each a prior.
+"""Stage 4: merge identical proposals into candidate children and give each a prior; admit them.
 
 Several teachers (or several samples of one) often propose the same step. Merging keeps the tree from
-exploding (SPEC item 2) and combines their evidence: a candidate's prior is the sum, over the proposals
+exploding and combines their evidence: a candidate's prior is the sum, over the proposals
 merged into it, of the proposing teacher's probability times the proposal's normalised likelihood
 (the per-token geometric mean ``exp(logprob_sum / tokens)``, in (0, 1]). Priors are then normalised
 over the new candidates of one leaf.
@@ -82,3 +82,24 @@ def merge_proposals(
     for c in candidates:
         c.prior = c.prior / total if total > 0 else 1.0 / len(candidates)
     return candidates
+
+
+def leaf_candidates(
+    proposals: Sequence[tuple[int, Proposal]], probabilities: Sequence[float], existing_steps: Sequence[str], delimiter: str
+) -> list[Candidate]:
+    """One leaf's merged candidates; a step cut at the delimiter gets the delimiter back (the teacher
+    stopped on it), one that ended the sequence keeps its text as written."""
+    candidates = merge_proposals([(t, float(probabilities[t]), p) for t, p in proposals], existing_steps)
+    for c in candidates:
+        if not c.ended and not c.text.endswith(delimiter):
+            c.text = c.text + delimiter
+    return candidates
+
+
+def admit(waiting: Sequence[Candidate], fresh: Sequence[Candidate], room: int) -> tuple[list[Candidate], list[Candidate]]:
+    """Progressive widening: of the candidates held back earlier (``waiting``) and the ``fresh`` ones,
+    the leaf takes at most ``room`` (``-1``: no limit; at least one), most probable first.
+    Returns ``(taken, still_waiting)``."""
+    ordered = sorted([*waiting, *fresh], key=lambda c: -c.prior)
+    take = len(ordered) if room < 0 else max(room, 1)
+    return ordered[:take], ordered[take:]

@@ -18,11 +18,9 @@ from collections.abc import Callable, Iterable, Sequence
 
 from mcts.search.coalesce import RequestCoalescer
 from mcts.search.config import SearchConfig
-from mcts.search.engine import search_async
+from mcts.search.engine import TaskSearch
 from mcts.search.evaluate import LeafEvaluator
-from mcts.search.state import new_search_state
-from mcts.search.task import SearchTask
-from mcts.types import Judge, SearchResult, Teacher
+from mcts.types import Judge, SearchResult, SearchTask, Teacher
 from mcts.weights import TeacherWeights
 
 # Called with each finished result as it arrives; returning False stops the remaining tasks.
@@ -70,11 +68,15 @@ class Searcher:
     ) -> SearchResult:
         """The coroutine behind :meth:`search`; ``teachers`` may be proxies of this searcher's
         teachers (same names and order), e.g. the coalescer's."""
+        return await self.start(task, seed=seed, teachers=teachers).run()
+
+    def start(self, task: SearchTask, *, seed: int | None = None, teachers: Sequence[Teacher] | None = None) -> TaskSearch:
+        """A search of ``task`` that has not run yet: step it with ``await search.iterate()``, commit
+        to a node with ``search.reroot(node)``, read ``search.tree`` and ``search.result()``."""
         config = self.config if seed is None else dataclasses.replace(self.config, seed=seed)
-        state = new_search_state(
+        return TaskSearch(
             task, teachers or self.teachers, self.weights, config, evaluator=self._new_evaluator(), judge=self.judge
         )
-        return await search_async(state)
 
     def search_many(
         self,

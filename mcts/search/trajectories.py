@@ -1,84 +1,83 @@
-"""Turning a searched tree into trajectories and a search result."""
+"""Turning a searched tree into trajectories and a search result (reads the tree and its notes)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
 
-from mcts.types import SearchResult, Step, Trajectory
+import numpy as np
 
-if TYPE_CHECKING:
-    from mcts.search.state import SearchState
-
-
-@dataclass(frozen=True)
-class NodeNote:
-    """What the tree does not store about a node: every teacher that proposed it, and its scores."""
-
-    teachers: tuple[str, ...]
-    tokens: int
-    components: dict[str, float]
-    judge: int
-    task_reward: float
+from mcts.search.score import JudgeCost
+from mcts.search.usage import SearchUsage
+from mcts.tree import Tree
+from mcts.types import SearchResult, SearchTask, Step, Trajectory
 
 
-@dataclass
-class NodeNotes:
-    notes: dict[int, NodeNote] = field(default_factory=dict)
+def trajectories(tree: Tree, task: SearchTask, prefix: Sequence[str], paths: Sequence[np.ndarray], solved: set[int]) -> list[Trajectory]:
+    """One trajectory per root..node path (the root itself carries no step), read in one batch.
 
-    def add(self, node: int, *, teachers, tokens: int, components: dict[str, float], judge: int, task_reward: float) -> None:
-        self.notes[node] = NodeNote(tuple(teachers), tokens, components, judge, task_reward)
-
-    def get(self, node: int) -> NodeNote:
-        return self.notes.get(node) or NodeNote((), 0, {}, 0, 0.0)
-
-
-def trajectory(state: SearchState, path: list[int]) -> Trajectory:
-    """The trajectory of one root..node path (the root itself carries no step)."""
-    steps = []
-    for node_id in path[1:]:
-        node, note = state.tree.node(node_id), state.notes.get(node_id)
-        steps.append(
-            Step(
-                text=node.action,
-                tokens=note.tokens,
-                teachers=note.teachers,
-                prior=node.prior,
-                visits=node.visits,
-                q=node.q,
-                reward=node.reward,
-                reward_components=note.components,
-                judge_shift=note.judge,
+    After a reroot the steps above the root (``prefix``) belong to the prompt."""
+    ids = np.unique(np.concatenate([p[1:] for p in paths])) if paths else np.empty(0, dtype=np.int32)
+    stats = tree.nodes(ids)
+    actions = tree.actions(ids)
+    row = {int(n): i for i, n in enumerate(ids)}
+    prompt = task.prompt + "".join(prefix)
+    out = []
+    for path in paths:
+        steps = []
+        for node in path[1:]:
+            i, note = row[int(node)], tree.notes.get(int(node))
+            visits = int(stats.visits[i])
+            steps.append(
+                Step(
+                    text=actions[i],
+                    tokens=note.tokens,
+                    teachers=note.teachers,
+                    prior=float(stats.prior[i]),
+                    visits=visits,
+                    q=float(stats.value_sum[i]) / visits if visits else 0.0,
+                    reward=float(stats.reward[i]),
+                    reward_components=note.components,
+                    judge_shift=note.judge,
+                )
+            )
+        last = int(path[-1])
+        out.append(
+            Trajectory(
+                task_id=task.id,
+                prompt=prompt,
+                steps=tuple(steps),
+                final_reward=tree.notes.get(last).task_reward,
+                solved=last in solved,
+                node_ids=tuple(int(n) for n in path[1:]),
             )
         )
-    last = path[-1]
-    return Trajectory(
-        task_id=state.task.id,
-        prompt=state.task.prompt,
-        steps=tuple(steps),
-        final_reward=state.notes.get(last).task_reward,
-        solved=last in state.solved_nodes,
-        node_ids=tuple(path[1:]),
-    )
+    return out
 
 
-def collect_result(state: SearchState) -> SearchResult:
-    paths = [[int(x) for x in p] for p in state.tree.terminal_paths()]
-    trajectories = tuple(trajectory(state, p) for p in paths)
-    if state.solved_nodes:
-        best = trajectory(state, [int(x) for x in state.tree.path(state.solved_nodes[0])])
+def collect_result(
+    tree: Tree, task: SearchTask, prefix: Sequence[str], solved: Sequence[int], usage: SearchUsage, judge: JudgeCost
+) -> SearchResult:
+    """Every root-to-terminal path as a trajectory; the best is the first solution found, else the
+    most visited path."""
+    solved_set = set(solved)
+    paths = [np.asarray(p) for p in tree.terminal_paths()]
+    found = trajectories(tree, task, prefix, paths, solved_set)
+    if solved:
+        (best,) = trajectories(tree, task, prefix, [tree.path(solved[0])], solved_set)
     else:
-        best_path = [int(x) for x in state.tree.best_path(by="visits")]
-        best = trajectory(state, best_path) if len(best_path) > 1 else None
-    usage = state.usage
+        best_path = tree.best_path(by="visits")
+        best = trajectories(tree, task, prefix, [best_path], solved_set)[0] if len(best_path) > 1 else None
     return SearchResult(
-        task_id=state.task.id,
+        task_id=task.id,
         best=best,
-        trajectories=trajectories,
-        solved=bool(state.solved_nodes),
+        trajectories=tuple(found),
+        solved=bool(solved),
         simulations=usage.simulations,
         generated_tokens=usage.tokens,
         calls_per_teacher=dict(usage.calls),
         seconds=usage.seconds,
-        tree=state.tree,
+        judge_calls=judge.calls,
+        judge_tokens=judge.tokens,
+        judge_seconds=judge.seconds,
+        tree=tree,
     )

@@ -1,4 +1,4 @@
-"""What a search has spent: simulations, generated tokens (exact), calls, time."""
+"""What one task's search has spent: simulations, generated tokens (exact), calls, judge, time."""
 
 from __future__ import annotations
 
@@ -10,15 +10,15 @@ from mcts.search.config import Budget
 
 
 @dataclass
-class Usage:
-    """Counters for one task's search. ``tokens`` counts generated tokens only (never prompt tokens)."""
+class SearchUsage:
+    """Counters for one task's search. ``tokens`` counts generated tokens only (never prompt tokens),
+    proposals and rollouts alike; ``calls`` counts requests per teacher."""
 
     simulations: int = 0
     tokens: int = 0
     rollout_tokens: int = 0
     calls: Counter[str] = field(default_factory=Counter)
     tokens_per_teacher: Counter[str] = field(default_factory=Counter)
-    judge_calls: int = 0
     started: float = field(default_factory=time.perf_counter)
 
     @property
@@ -35,9 +35,11 @@ class Usage:
             return "seconds"
         return None
 
-    def record(self, teacher: str, tokens: int, *, rollout: bool = False) -> None:
-        self.calls[teacher] += 1
-        self.tokens += tokens
-        self.tokens_per_teacher[teacher] += tokens
+    def add(self, tokens: Counter[str], calls: Counter[str], *, rollout: bool = False) -> None:
+        """Adds a stage's spending (tokens and requests per teacher name)."""
+        self.calls.update(calls)
+        self.tokens_per_teacher.update(tokens)
+        spent = sum(tokens.values())
+        self.tokens += spent
         if rollout:
-            self.rollout_tokens += tokens
+            self.rollout_tokens += spent

@@ -16,9 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mcts.search.task import StepOutcome
 from mcts.tasks.countdown import Puzzle, apply_steps, format_prompt
-from mcts.types import ScoredText
+from mcts.types import ScoredText, StepOutcome
 
 
 class CountdownTask:

@@ -1,0 +1,99 @@
+"""Stage 5: score candidate steps — the task's verdict, the generic terminal rules, and the judge.
+
+Scoring reads and returns; it never touches the tree. One call scores every new step of an
+iteration (the expansion's children, or a rollout's chain), so the judge sees one batch.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from mcts.search.config import JudgeConfig, TerminalConfig
+from mcts.types import Judge, ScoredText, SearchTask, StepOutcome
+
+
+@dataclass(frozen=True)
+class ScoredStep:
+    """One candidate step, scored in its path: the task's ``outcome`` (made terminal also by the generic
+    rules), the judge's ``verdict`` in [-1, 1] (0 without a judge), and whether the judge prunes it."""
+
+    outcome: StepOutcome
+    verdict: float = 0.0
+    pruned: bool = False
+
+    def reward(self, judge_scale: float) -> float:
+        """The node's immediate reward: the task's, shifted by ``judge_scale * verdict`` (LMGT)."""
+        return self.outcome.reward + judge_scale * self.verdict
+
+
+@dataclass
+class JudgeCost:
+    calls: int = 0
+    states: int = 0
+    tokens: int = 0
+    seconds: float = 0.0
+
+
+def score_steps(
+    task: SearchTask,
+    paths: Sequence[Sequence[str]],
+    ended: Sequence[bool],
+    terminal: TerminalConfig,
+    judge: Judge | None,
+    judge_config: JudgeConfig,
+    cost: JudgeCost,
+) -> list[ScoredStep]:
+    """Score each path's last step (``paths[i]`` is the whole path, root excluded, new step last;
+    ``ended[i]``: the teacher stopped at end-of-sequence). Adds what the judge cost to ``cost``.
+
+    Only steps that stay open are judged: a terminal step is the verifier's to score.
+    """
+    if not paths:
+        return []
+    outcomes = terminal_outcomes(task, paths, ended, terminal)
+    verdicts = [0.0] * len(paths)
+    open_rows = [i for i, o in enumerate(outcomes) if not o.terminal]
+    if judge is not None and judge_config.enabled and open_rows:
+        states = [ScoredText(task.prompt, tuple(paths[i]), task.reference, task.id) for i in open_rows]
+        tokens_before = getattr(judge, "tokens", 0)
+        started = time.perf_counter()
+        for i, v in zip(open_rows, judge.judge(states)):
+            verdicts[i] = _checked_verdict(v)
+        cost.seconds += time.perf_counter() - started
+        cost.calls += 1
+        cost.states += len(states)
+        cost.tokens += getattr(judge, "tokens", 0) - tokens_before
+    prune = judge_config.prune and judge is not None
+    return [
+        ScoredStep(o, v, pruned=prune and not o.terminal and v <= judge_config.prune_below)
+        for o, v in zip(outcomes, verdicts)
+    ]
+
+
+def _checked_verdict(value: float) -> float:
+    v = float(value)
+    if not (math.isfinite(v) and -1.0 <= v <= 1.0):
+        raise ValueError(f"a judge returned {value!r}; verdicts must be numbers in [-1, 1]")
+    return v
+
+
+def terminal_outcomes(
+    task: SearchTask, paths: Sequence[Sequence[str]], ended: Sequence[bool], term: TerminalConfig
+) -> list[StepOutcome]:
+    """The task's verdict, made terminal also by the generic rules (end-of-sequence, depth, length,
+    stop strings, sentence end)."""
+    outcomes = task.outcomes(paths)
+    result = []
+    for path, o, eos in zip(paths, outcomes, ended):
+        forced = (
+            eos
+            or len(path) >= term.max_depth
+            or sum(len(s) for s in path) >= term.max_chars
+            or any(s in path[-1] for s in term.stop_strings)
+            or (term.sentence_end and path[-1].rstrip().endswith((".", "!", "?")))
+        )
+        result.append(o if o.terminal or not forced else StepOutcome(True, o.reward, o.solved, o.components))
+    return result
