@@ -1,4 +1,6 @@
-"""Many searches at once, one batched call per teacher: request coalescing for concurrent tasks.
+"""Many searches at once, one batched call per teacher (and per judge): request coalescing for
+concurrent tasks. A backend is anything with ``name`` and ``async agenerate(items) -> list`` (one
+answer per item): the teachers, and the judge through :class:`mcts.search.judging.JudgeBackend`.
 
 A search asks a teacher for a few leaves at a time; a small local model spends most of such a call on
 per-token overhead (the batch is tiny), and a server sees a trickle of small requests. When a run

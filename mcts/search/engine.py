@@ -31,7 +31,7 @@ from mcts.search.grow import add_children
 from mcts.search.merge import Candidate, admit, leaf_candidates
 from mcts.search.pick import pick_teachers
 from mcts.search.propose import propose
-from mcts.search.score import JudgeCost, ScoredStep, score_steps
+from mcts.search.score import JudgeCost, ScoredStep, reweigh_priors, score_steps
 from mcts.search.trajectories import collect_result
 from mcts.search.usage import SearchUsage
 from mcts.tree import ROOT, Tree
@@ -126,7 +126,9 @@ class TaskSearch:
         # 5. score, 6. add
         parents = [leaf for leaf, cands in zip(leaves, taken) for _ in cands]
         flat = [c for cands in taken for c in cands]
-        scored = self.score(parents, [c.text for c in flat], [c.ended for c in flat])
+        scored = await self.score(parents, [c.text for c in flat], [c.ended for c in flat])
+        if self.judge is not None and config.judge.prior_weight > 0:
+            reweigh_priors(taken, scored, config.judge.prior_weight)
         children = add_children(tree, parents, flat, scored, config.judge.scale)
         finished = self.note_finished(children, scored)
         per_leaf, start = [], 0
@@ -141,8 +143,9 @@ class TaskSearch:
             open_scored.append(np.asarray([not s.pruned for s in scored[start : start + len(cands)]], dtype=bool))
             start += len(cands)
         chosen = chosen_children([tree.nodes(k).prior for k in per_leaf], per_leaf, open_scored)
+        verdicts = {int(c): s.verdict for c, s in zip(children, scored)}
         values = np.zeros(len(selection), dtype=np.float64)
-        values[open_mask], chain_finished = await self.evaluate(chosen)
+        values[open_mask], chain_finished = await self.evaluate(chosen, verdicts)
         finished += chain_finished
 
         # 8. back up — from the evaluated child, so it records its own visit and Q
@@ -170,13 +173,13 @@ class TaskSearch:
         """The step texts from the task's start to ``node`` (the steps above the root included)."""
         return [*self.prefix, *self.tree.actions(self.tree.path(node)[1:])]
 
-    def score(self, parents: Sequence[int], texts: Sequence[str], ended: Sequence[bool]) -> list[ScoredStep]:
+    async def score(self, parents: Sequence[int], texts: Sequence[str], ended: Sequence[bool]) -> list[ScoredStep]:
         bases: dict[int, list[str]] = {}
         paths = [[*bases.setdefault(p, self.steps(p)), t] for p, t in zip(parents, texts)]
-        return self.score_paths(paths, ended)
+        return await self.score_paths(paths, ended)
 
-    def score_paths(self, paths: Sequence[Sequence[str]], ended: Sequence[bool]) -> list[ScoredStep]:
-        return score_steps(self.task, paths, ended, self.config.terminal, self.judge, self.config.judge, self.judge_cost)
+    async def score_paths(self, paths: Sequence[Sequence[str]], ended: Sequence[bool]) -> list[ScoredStep]:
+        return await score_steps(self.task, paths, ended, self.config.terminal, self.judge, self.config.judge, self.judge_cost)
 
     def note_finished(self, children: np.ndarray, scored: Sequence[ScoredStep]) -> list[tuple[int, float]]:
         """Records solved nodes; returns the ``(node, outcome)`` of every path that ended (pruned ones
@@ -221,15 +224,26 @@ class TaskSearch:
             raise ValueError(f"evaluation.rollout_teacher {mode!r} is not one of the teachers {names} (or 'top', 'proposer')")
         return names.index(mode)
 
-    async def evaluate(self, chosen: Sequence[int | None]) -> tuple[np.ndarray, list[tuple[int, float]]]:
+    async def evaluate(
+        self, chosen: Sequence[int | None], verdicts: dict[int, float]
+    ) -> tuple[np.ndarray, list[tuple[int, float]]]:
         """Per leaf, the discounted return below its chosen child (0 where there is none or it is
-        terminal); also the paths that the rollouts finished."""
+        terminal), blended with the judge's verdict read as a value when ``judge.value_weight > 0``;
+        also the paths that the rollouts finished."""
         values = np.zeros(len(chosen), dtype=np.float64)
         rows = [(i, c) for i, c in enumerate(chosen) if c is not None]
         terminal = self.tree.nodes([c for _, c in rows]).terminal if rows else np.zeros(0, dtype=bool)
         rows = [(i, c) for (i, c), t in zip(rows, terminal) if not t]
         if not rows:
             return values, []
+        w = self.config.judge.value_weight if self.judge is not None else 0.0
+        discount = self.config.selection.discount
+        if w > 0:
+            low, high = getattr(self.task, "return_range", None) or (0.0, 1.0)
+            judged = np.asarray([discount * (low + (verdicts[c] + 1) / 2 * (high - low)) for _, c in rows])
+            if w >= 1:  # the verdict is the whole value: no rollout to pay for
+                values[[i for i, _ in rows]] = judged
+                return values, []
         leaves = []
         for _, child in rows:
             steps = self.steps(child)
@@ -243,15 +257,16 @@ class TaskSearch:
         evaluation = await self.evaluator.evaluate(leaves, self.teachers, self.rng)
         self.usage.add(evaluation.tokens, evaluation.calls, rollout=True)
         self.bench(evaluation.failed)
-        chain_returns, finished = self.add_chains([c for _, c in rows], evaluation)
-        discount = self.config.selection.discount
-        w = evaluation.value_weight
+        chain_returns, finished = await self.add_chains([c for _, c in rows], evaluation)
+        v = evaluation.value_weight
         estimates = evaluation.values if evaluation.values is not None else np.zeros(len(rows))
         for k, (i, _) in enumerate(rows):
-            values[i] = discount * (w * float(estimates[k]) + (1 - w) * chain_returns[k])
+            values[i] = discount * (v * float(estimates[k]) + (1 - v) * chain_returns[k])
+            if w > 0:
+                values[i] = (1 - w) * values[i] + w * judged[k]
         return values, finished
 
-    def add_chains(self, children: Sequence[int], evaluation: Evaluation) -> tuple[np.ndarray, list[tuple[int, float]]]:
+    async def add_chains(self, children: Sequence[int], evaluation: Evaluation) -> tuple[np.ndarray, list[tuple[int, float]]]:
         """Score every rollout chain's steps in one batch, cut each at its first terminal (or pruned)
         step, add them as chains of nodes; returns each child's discounted chain return and the
         paths the chains finished."""
@@ -265,7 +280,7 @@ class TaskSearch:
             for k in range(len(chain.steps)):
                 paths.append([*base, *chain.steps[: k + 1]])
                 ended.append(chain.ended and k == len(chain.steps) - 1)
-        scored = self.score_paths(paths, ended)
+        scored = await self.score_paths(paths, ended)
         discount = self.config.selection.discount
         finished: list[tuple[int, float]] = []
         start = 0
@@ -282,7 +297,8 @@ class TaskSearch:
                 )
                 (node,) = add_children(self.tree, [node], [candidate], [parts[k]], self.config.judge.scale)
                 finished += self.note_finished(np.asarray([node]), [parts[k]])
-            rewards = [parts[k].reward(self.config.judge.scale) for k in range(stop + 1)]
+            # as the tree stores them (float32), so a chain's return equals what its nodes hold
+            rewards = [float(np.float32(parts[k].reward(self.config.judge.scale))) for k in range(stop + 1)]
             returns[chain.index] = sum(r * discount**k for k, r in enumerate(rewards))
         return returns, finished
 

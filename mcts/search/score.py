@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from mcts.search.config import JudgeConfig, TerminalConfig
+from mcts.search.judging import ask_judge
+from mcts.search.merge import Candidate
 from mcts.types import Judge, ScoredText, SearchTask, StepOutcome
 
 
@@ -37,7 +39,7 @@ class JudgeCost:
     seconds: float = 0.0
 
 
-def score_steps(
+async def score_steps(
     task: SearchTask,
     paths: Sequence[Sequence[str]],
     ended: Sequence[bool],
@@ -60,7 +62,7 @@ def score_steps(
         states = [ScoredText(task.prompt, tuple(paths[i]), task.reference, task.id) for i in open_rows]
         tokens_before = getattr(judge, "tokens", 0)
         started = time.perf_counter()
-        for i, v in zip(open_rows, judge.judge(states)):
+        for i, v in zip(open_rows, await ask_judge(judge, states)):
             verdicts[i] = _checked_verdict(v)
         cost.seconds += time.perf_counter() - started
         cost.calls += 1
@@ -97,3 +99,17 @@ def terminal_outcomes(
         )
         result.append(o if o.terminal or not forced else StepOutcome(True, o.reward, o.solved, o.components))
     return result
+
+
+def reweigh_priors(per_leaf: Sequence[Sequence[Candidate]], scored: Sequence[ScoredStep], weight: float) -> None:
+    """Carry verdicts into priors: within each leaf's candidates (``scored`` in the same flat order),
+    ``prior * exp(weight * verdict)``, renormalised to the leaf's previous total."""
+    start = 0
+    for cands in per_leaf:
+        parts = scored[start : start + len(cands)]
+        start += len(cands)
+        total = sum(c.prior for c in cands)
+        raw = [c.prior * math.exp(weight * s.verdict) for c, s in zip(cands, parts)]
+        norm = sum(raw)
+        for c, r in zip(cands, raw):
+            c.prior = r * total / norm if norm > 0 else c.prior

@@ -20,6 +20,7 @@ from mcts.search.coalesce import RequestCoalescer
 from mcts.search.config import SearchConfig
 from mcts.search.engine import TaskSearch
 from mcts.search.evaluate import LeafEvaluator
+from mcts.search.judging import CoalescedJudge, JudgeBackend
 from mcts.types import Judge, SearchResult, SearchTask, Teacher
 from mcts.weights import TeacherWeights
 
@@ -64,18 +65,23 @@ class Searcher:
         return asyncio.run(self.search_async(task, seed=seed))
 
     async def search_async(
-        self, task: SearchTask, *, seed: int | None = None, teachers: Sequence[Teacher] | None = None
+        self, task: SearchTask, *, seed: int | None = None, teachers: Sequence[Teacher] | None = None,
+        judge: Judge | None = None,
     ) -> SearchResult:
-        """The coroutine behind :meth:`search`; ``teachers`` may be proxies of this searcher's
-        teachers (same names and order), e.g. the coalescer's."""
-        return await self.start(task, seed=seed, teachers=teachers).run()
+        """The coroutine behind :meth:`search`; ``teachers`` and ``judge`` may be proxies of this
+        searcher's (same names and order), e.g. the coalescer's."""
+        return await self.start(task, seed=seed, teachers=teachers, judge=judge).run()
 
-    def start(self, task: SearchTask, *, seed: int | None = None, teachers: Sequence[Teacher] | None = None) -> TaskSearch:
+    def start(
+        self, task: SearchTask, *, seed: int | None = None, teachers: Sequence[Teacher] | None = None,
+        judge: Judge | None = None,
+    ) -> TaskSearch:
         """A search of ``task`` that has not run yet: step it with ``await search.iterate()``, commit
         to a node with ``search.reroot(node)``, read ``search.tree`` and ``search.result()``."""
         config = self.config if seed is None else dataclasses.replace(self.config, seed=seed)
         return TaskSearch(
-            task, teachers or self.teachers, self.weights, config, evaluator=self._new_evaluator(), judge=self.judge
+            task, teachers or self.teachers, self.weights, config, evaluator=self._new_evaluator(),
+            judge=judge or self.judge,
         )
 
     def search_many(
@@ -109,8 +115,14 @@ class Searcher:
         results: dict[int, SearchResult] = {}
         queue = iter(todo)
         stop = False
-        coalescer = RequestCoalescer(self.teachers) if concurrent > 1 and len(todo) > 1 else None
-        proxies = coalescer.wrap() if coalescer else None
+        coalescer = proxies = judge = None
+        if concurrent > 1 and len(todo) > 1:
+            # The judge sits behind the coalescer too: one batch for every concurrent search's new steps.
+            backends = [*self.teachers, *([JudgeBackend(self.judge)] if self.judge is not None else [])]
+            coalescer = RequestCoalescer(backends)
+            proxies = coalescer.wrap()
+            if self.judge is not None:
+                judge = CoalescedJudge(self.judge, proxies.pop())
 
         async def worker(slot: int) -> None:
             nonlocal stop
@@ -122,7 +134,7 @@ class Searcher:
                     result = await self.search_async(task, seed=seed)
                 else:
                     async with coalescer.search(slot):
-                        result = await self.search_async(task, seed=seed, teachers=proxies)
+                        result = await self.search_async(task, seed=seed, teachers=proxies, judge=judge)
                 results[index] = result
                 if on_result is not None and on_result(index, result) is False:
                     stop = True
