@@ -2,7 +2,8 @@
 
 The solver searches over multisets of remaining numbers, with the same exact (``Fraction``)
 arithmetic as the verifier, and remembers which multisets can still reach a target. The generator
-draws numbers with a seeded ``random.Random`` and keeps only solvable puzzles.
+draws numbers with a seeded ``random.Random`` and keeps only solvable puzzles; with ``hard=True``
+only puzzles where few first moves keep the target reachable (:data:`HARD_MAX_WINNING_FIRST_MOVES`).
 """
 
 from __future__ import annotations
@@ -99,6 +100,25 @@ def solve(numbers: Sequence[int], target: int, rng: random.Random | None = None)
     return steps
 
 
+# A puzzle is "hard" when at most this many of its distinct first moves (:func:`legal_moves`) can still
+# reach the target: a search must find one of a few good openings, as in the 100 hard Game-of-24
+# puzzles of Tree of Thoughts (Yao et al. 2023, arXiv 2305.10601). Of the 240 solvable held-out
+# Game-of-24 number sets, 29 have 1 winning first move, 48 have 2 and 36 have 3 (a puzzle has 20-30
+# legal first moves): a threshold of 3 leaves 113, enough for the 100-puzzle benchmark.
+HARD_MAX_WINNING_FIRST_MOVES = 3
+
+
+def winning_first_moves(numbers: Sequence[int], target: int) -> list[Move]:
+    """The distinct first moves after which ``target`` can still be reached (empty if unsolvable)."""
+    available = tuple(numbers)
+    return [m for m in legal_moves(available) if is_solvable(after_move(available, m), target)]
+
+
+def is_hard(numbers: Sequence[int], target: int) -> bool:
+    """Solvable, with at most :data:`HARD_MAX_WINNING_FIRST_MOVES` winning first moves."""
+    return 1 <= len(winning_first_moves(numbers, target)) <= HARD_MAX_WINNING_FIRST_MOVES
+
+
 def puzzle_split(numbers: Sequence[int], target: int) -> Literal["train", "heldout"]:
     """A fixed 80/20 split of puzzles by a hash of (sorted numbers, target).
 
@@ -119,12 +139,13 @@ def generate_puzzles(
     *,
     unique: bool = True,
     split: Split = "any",
+    hard: bool = False,
 ) -> list[Puzzle]:
     """``n`` solvable puzzles of ``count`` numbers drawn uniformly from ``low..high`` (inclusive).
 
     ``target`` is fixed (an int) or drawn uniformly from an inclusive ``(lo, hi)`` range per puzzle.
     ``unique`` rejects a repeated (sorted numbers, target) pair; ``split`` keeps only puzzles of one
-    side of :func:`puzzle_split`. Deterministic for a given seed and knobs (its own
+    side of :func:`puzzle_split`; ``hard`` keeps only puzzles that :func:`is_hard` accepts. Deterministic for a given seed and knobs (its own
     ``random.Random(seed)``). Ids are ``"cd-<seed>-<index>"``. Game of 24: the defaults.
     """
     _check_knobs(n, count, low, high, target, split)
@@ -137,7 +158,7 @@ def generate_puzzles(
         if attempts > max_attempts:
             raise ValueError(
                 f"found only {len(puzzles)} of {n} solvable puzzles in {max_attempts} draws with count={count}, "
-                f"low={low}, high={high}, target={target}, unique={unique}, split={split!r}; "
+                f"low={low}, high={high}, target={target}, unique={unique}, split={split!r}, hard={hard}; "
                 "widen the range, lower n, or pass unique=False"
             )
         numbers = tuple(rng.randint(low, high) for _ in range(count))
@@ -145,7 +166,7 @@ def generate_puzzles(
         key = (tuple(sorted(numbers)), goal)
         if (unique and key in seen) or (split != "any" and puzzle_split(numbers, goal) != split):
             continue
-        if is_solvable(numbers, goal):
+        if is_hard(numbers, goal) if hard else is_solvable(numbers, goal):
             seen.add(key)
             puzzles.append(Puzzle(f"cd-{seed}-{len(puzzles):05d}", numbers, goal))
     return puzzles
