@@ -177,6 +177,9 @@ class SearchTask(Protocol):
     def outcomes(self, paths: Sequence[Sequence[str]]) -> list[StepOutcome]: ...
 
 
+# The version of the ``trajectories.jsonl`` row written by ``Trajectory.to_json``.
+TRAJECTORY_SCHEMA_VERSION = 2
+
 # --------------------------------------------------------------------------------------------
 # Read views of the tree and the results of a search.
 # --------------------------------------------------------------------------------------------
@@ -217,6 +220,29 @@ class Step:
     reward: float
     reward_components: dict[str, float] = field(default_factory=dict)
     judge_shift: float = 0.0  # the judge's verdict in [-1, 1]; the reward holds scale * verdict
+    pruned: bool = False  # the judge rejected this step: the search never went below it
+
+    def to_json(self) -> dict:
+        return {
+            "text": self.text, "tokens": self.tokens, "teachers": list(self.teachers), "prior": self.prior,
+            "visits": self.visits, "q": self.q, "reward": self.reward,
+            "reward_components": dict(self.reward_components), "judge_shift": self.judge_shift, "pruned": self.pruned,
+        }
+
+    @classmethod
+    def from_json(cls, row: dict) -> Step:
+        return cls(
+            text=str(row["text"]),
+            tokens=int(row.get("tokens", 0)),
+            teachers=tuple(row.get("teachers", ())),
+            prior=float(row.get("prior", 0.0)),
+            visits=int(row.get("visits", 0)),
+            q=float(row.get("q", 0.0)),
+            reward=float(row.get("reward", 0.0)),
+            reward_components={k: float(v) for k, v in (row.get("reward_components") or {}).items()},
+            judge_shift=float(row.get("judge_shift", 0.0)),
+            pruned=bool(row.get("pruned", False)),
+        )
 
 
 @dataclass(frozen=True)
@@ -233,6 +259,43 @@ class Trajectory:
     final_reward: float
     solved: bool
     node_ids: tuple[int, ...] = ()
+
+    def to_json(self) -> dict:
+        """The ``trajectories.jsonl`` row (schema ``TRAJECTORY_SCHEMA_VERSION``); ``parent_ids[i]`` is
+        the tree node above ``steps[i]`` (0, the root, for the first step)."""
+        return {
+            "version": TRAJECTORY_SCHEMA_VERSION,
+            "task_id": self.task_id,
+            "prompt": self.prompt,
+            "steps": [s.to_json() for s in self.steps],
+            "final_reward": self.final_reward,
+            "solved": self.solved,
+            "node_ids": list(self.node_ids),
+            "parent_ids": [0, *self.node_ids[:-1]] if self.node_ids else [],
+        }
+
+    @classmethod
+    def from_json(cls, row: dict) -> Trajectory:
+        """Reads a row of any known version (1: before the version field; 2: adds ``pruned``).
+        ``ValueError`` naming what is missing or unknown."""
+        version = row.get("version", 1)
+        if version not in (1, TRAJECTORY_SCHEMA_VERSION):
+            raise ValueError(f"trajectory row version {version!r} is not known (this mcts-llm reads 1 and {TRAJECTORY_SCHEMA_VERSION})")
+        missing = [k for k in ("task_id", "prompt", "steps") if k not in row]
+        if missing:
+            raise ValueError(f"trajectory row lacks {missing}; expected the trajectories.jsonl schema")
+        steps = tuple(Step.from_json(s) for s in row["steps"])
+        node_ids = tuple(int(i) for i in row.get("node_ids") or ())
+        if node_ids and len(node_ids) != len(steps):
+            raise ValueError(f"task {row['task_id']!r}: node_ids has {len(node_ids)} entries for {len(steps)} steps")
+        return cls(
+            task_id=str(row["task_id"]),
+            prompt=str(row["prompt"]),
+            steps=steps,
+            final_reward=float(row.get("final_reward", 0.0)),
+            solved=bool(row.get("solved", False)),
+            node_ids=node_ids,
+        )
 
 
 @dataclass(frozen=True)

@@ -79,9 +79,9 @@ def test_with_pruning_off_rejected_steps_grow_as_before():
 
 
 def test_pruning_makes_a_careless_teacher_solve_more():
-    teachers = [OracleTeacher("careless", 0.3)]
-    cfg = dataclasses.replace(SearchConfig(budget=Budget(simulations=24)))
-    puzzles = tasks(12, seed=17)
+    teachers = [OracleTeacher("careless", 0.1)]
+    cfg = SearchConfig(budget=Budget(simulations=24))
+    puzzles = tasks(16, seed=17)
     plain = Searcher(teachers, cfg).search_many(puzzles, seeds=lambda i: i)
     judged = Searcher(teachers, cfg, judge=SolverJudge()).search_many(puzzles, seeds=lambda i: i)
     assert sum(r.solved for r in judged) > sum(r.solved for r in plain)

@@ -19,7 +19,6 @@ import os
 import re
 import shutil
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict
 from pathlib import Path
 
 from mcts.types import SearchResult
@@ -146,7 +145,7 @@ class RunDir:
     def record_task(self, result: SearchResult, extra: dict | None = None) -> None:
         """Append a finished task: its trajectories first, then its ledger row (the commit point)."""
         self.check_disk()
-        append_lines(self.trajectories, (json.dumps(trajectory_row(t)) for t in result.trajectories))
+        append_lines(self.trajectories, (json.dumps(t.to_json()) for t in result.trajectories))
         row = {
             "task_id": result.task_id,
             "solved": result.solved,
@@ -171,11 +170,3 @@ class RunDir:
 
     def write_summary(self, summary: dict) -> None:
         atomic_write_text(self.summary, json.dumps(summary, indent=2) + "\n")
-
-
-def trajectory_row(t) -> dict:
-    row = asdict(t)
-    row["steps"] = [dict(s, teachers=list(s["teachers"])) for s in row["steps"]]
-    row["node_ids"] = list(t.node_ids)
-    row["parent_ids"] = [0, *t.node_ids[:-1]] if t.node_ids else []
-    return row

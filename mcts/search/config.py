@@ -57,10 +57,15 @@ class ExpansionConfig:
     max_step_tokens: int = 24
     temperature: float = 1.0
     top_p: float = 1.0
+    # A leaf whose teachers proposed nothing new (all duplicates, often of pruned steps) is asked
+    # again this many times, with new seeds, before it is closed: a dead end if it has no child,
+    # no more widening otherwise. With 0 a judge that prunes left searches stalled with budget unspent.
+    retries: int = 2
 
     def __post_init__(self) -> None:
         for name in ("batch_leaves", "teachers_per_leaf", "proposals_per_teacher", "max_step_tokens"):
             _check(getattr(self, name) >= 1, f"expansion.{name} must be >= 1, got {getattr(self, name)}")
+        _check(self.retries >= 0, f"expansion.retries must be >= 0, got {self.retries}")
         _check(self.temperature >= 0, f"expansion.temperature must be >= 0, got {self.temperature}")
 
 

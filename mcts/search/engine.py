@@ -73,6 +73,7 @@ class TaskSearch:
         self.judge_cost = JudgeCost()
         self.pool: dict[int, list[Candidate]] = {}  # candidates held back by progressive widening
         self.benched: set[int] = set()
+        self.misses: dict[int, int] = {}  # leaf -> expansions that brought nothing new
         self.solved: list[int] = []
         self.prefix: tuple[str, ...] = ()  # steps above the root, after a reroot
 
@@ -198,16 +199,23 @@ class TaskSearch:
             self.benched.add(teacher_id)
 
     def close_stuck_leaves(self, leaves: Sequence[int], per_leaf: Sequence[np.ndarray]) -> set[int]:
-        """Leaves that got no child: a childless one becomes a dead end (terminal, value 0); one that
-        already has children stops widening and its selection is cancelled. Returns the cancelled ones."""
+        """Leaves that got no child are asked again (``expansion.retries`` times), then closed: a
+        childless one becomes a dead end (terminal, value 0), one with children stops widening.
+        Returns the leaves whose selection is cancelled (retried or no longer widening)."""
         empty = [leaf for leaf, kids in zip(leaves, per_leaf) if len(kids) == 0]
-        dead = [leaf for leaf in empty if self.tree.num_children(leaf) == 0]
-        saturated = {leaf for leaf in empty if leaf not in dead}
+        retry = set()
+        for leaf in empty:
+            self.misses[leaf] = self.misses.get(leaf, 0) + 1
+            if self.misses[leaf] <= self.config.expansion.retries:
+                retry.add(leaf)
+        closing = [leaf for leaf in empty if leaf not in retry]
+        dead = [leaf for leaf in closing if self.tree.num_children(leaf) == 0]
+        saturated = {leaf for leaf in closing if leaf not in dead}
         if dead:
             self.tree.mark_terminal(np.asarray(dead, dtype=np.int32))
         if saturated:
             self.tree.mark_saturated(np.asarray(sorted(saturated), dtype=np.int32))
-        return saturated
+        return saturated | retry
 
     def rollout_teacher(self, child: int) -> int:
         """The teacher a rollout below ``child`` uses (``evaluation.rollout_teacher``)."""
@@ -315,4 +323,5 @@ class TaskSearch:
         self.prefix = tuple(steps)
         self.solved = [int(old_to_new[n]) for n in self.solved if old_to_new[n] >= 0]
         self.pool = {int(old_to_new[n]): c for n, c in self.pool.items() if old_to_new[n] >= 0}
+        self.misses = {int(old_to_new[n]): m for n, m in self.misses.items() if old_to_new[n] >= 0}
         assert int(old_to_new[node]) == ROOT

@@ -38,6 +38,7 @@ def trajectories(tree: Tree, task: SearchTask, prefix: Sequence[str], paths: Seq
                     reward=float(stats.reward[i]),
                     reward_components=note.components,
                     judge_shift=note.judge,
+                    pruned=note.pruned,
                 )
             )
         last = int(path[-1])

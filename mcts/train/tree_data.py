@@ -55,44 +55,18 @@ class TreeNode:
         return self.prompt + "".join(self.prefix)
 
 
-def _step_from_row(row: dict) -> Step:
-    return Step(
-        text=str(row["text"]),
-        tokens=int(row.get("tokens", 0)),
-        teachers=tuple(row.get("teachers", ())),
-        prior=float(row.get("prior", 0.0)),
-        visits=int(row.get("visits", 0)),
-        q=float(row.get("q", 0.0)),
-        reward=float(row.get("reward", 0.0)),
-        reward_components={k: float(v) for k, v in (row.get("reward_components") or {}).items()},
-        judge_shift=int(row.get("judge_shift", 0)),
-    )
-
-
 def record_from_row(row: dict) -> PathRecord:
     """Parses one JSON row (the ``trajectories.jsonl`` schema) into a :class:`PathRecord`."""
-    missing = [k for k in ("task_id", "prompt", "steps") if k not in row]
-    if missing:
-        raise ValueError(f"trajectory row lacks {missing}; expected the trajectories.jsonl schema")
-    steps = tuple(_step_from_row(s) for s in row["steps"])
+    trajectory = Trajectory.from_json(row)
     # An empty id list on a path with steps means the writer did not know the ids: fall back to text.
-    node_ids = tuple(int(i) for i in row.get("node_ids") or ()) or None
+    node_ids = trajectory.node_ids or None
     parent_ids = tuple(int(i) for i in row.get("parent_ids") or ()) or None
     if node_ids is not None and parent_ids is None:
         parent_ids = (0, *node_ids[:-1])  # step 0 hangs off the root (node 0)
-    trajectory = Trajectory(
-        task_id=str(row["task_id"]),
-        prompt=str(row["prompt"]),
-        steps=steps,
-        final_reward=float(row.get("final_reward", 0.0)),
-        solved=bool(row.get("solved", False)),
-        node_ids=node_ids or (),
-    )
-    for name, ids in (("node_ids", node_ids), ("parent_ids", parent_ids)):
-        if ids is not None and len(ids) != len(steps):
-            raise ValueError(
-                f"task {trajectory.task_id!r}: {name} has {len(ids)} entries for {len(steps)} steps"
-            )
+    if parent_ids is not None and len(parent_ids) != len(trajectory.steps):
+        raise ValueError(
+            f"task {trajectory.task_id!r}: parent_ids has {len(parent_ids)} entries for {len(trajectory.steps)} steps"
+        )
     return PathRecord(trajectory, node_ids, parent_ids)
 
 
