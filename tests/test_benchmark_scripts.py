@@ -45,3 +45,22 @@ def test_concurrent_search_compares_against_one_at_a_time(tmp_path):
     assert [r["concurrent_tasks"] for r in rows] == [1, 4]
     assert rows[1]["teacher_calls"] < rows[0]["teacher_calls"]
     assert rows[0]["speedup"] == 1.0
+
+
+def test_search_quality_compares_methods_and_writes_the_curves(tmp_path):
+    out = tmp_path / "sq.json"
+    run_script("search_quality.py", "--puzzles", "3", "--budgets", "40", "80", "--dev-puzzles", "3", "--judge", "solver",
+               "--methods", "greedy", "best_of_n", "tot_bfs", "beam", "mcts_ensemble_dynamic", "oracle_judge_mcts",
+               "--json", str(out))
+    report = json.loads(out.read_text())
+    assert report["puzzles"] == 3
+    teachers = ["countdown-expert", "countdown-noisy", "countdown-format"]
+    assert set(report["curves"]) == {*(f"greedy[{t}]" for t in teachers), *(f"best_of_n[{t}]" for t in teachers),
+                                     "tot_bfs", "beam", "mcts_ensemble_dynamic", "oracle_judge_mcts"}
+    for points in report["curves"].values():
+        assert [p["budget"] for p in points] == [40, 80]
+        for p in points:
+            assert set(p) == {"budget", "solve_rate", "tokens", "calls", "judge_calls", "judge_tokens", "wall_s"}
+            assert 0 <= p["solve_rate"] <= 1 and p["tokens"] > 0
+    assert report["best_teacher"] in teachers and report["dev"]["puzzles"] == 3
+    assert report["curves"]["tot_bfs"][0]["judge_calls"] > 0
