@@ -186,3 +186,28 @@ def test_ab_mcts_names_a_bad_variant():
 
     with pytest.raises(ValueError, match="'z'"):
         make_algorithm("z")
+
+
+class MuteTeacher:
+    """Ends every sample at once (no token): the methods must still stop."""
+
+    name = "mute"
+
+    def generate(self, requests):
+        from mcts.types import Proposal
+
+        return [[Proposal("", (), None, None, "eos", self.name)] * r.n for r in requests]
+
+    async def agenerate(self, requests):
+        return self.generate(requests)
+
+    def close(self):
+        pass
+
+
+@pytest.mark.parametrize("method", ["best_of_n", "tot", "beam"])
+def test_a_teacher_that_generates_nothing_does_not_loop_forever(tasks, method):
+    run = {"best_of_n": lambda: best_of_n_many([MuteTeacher()], tasks, token_budget=50),
+           "tot": lambda: tot_bfs([MuteTeacher()], tasks, token_budget=50, judge=None),
+           "beam": lambda: beam_search([MuteTeacher()], tasks, token_budget=50, judge=None)}[method]
+    assert all(not r.solved and r.tokens == 0 and r.calls == 3 for r in run())

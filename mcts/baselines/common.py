@@ -48,6 +48,7 @@ class Ledger:
     judge_tokens: float = 0.0
     solved: bool = False
     finished_at: float | None = None
+    idle_rounds: int = 0
 
     def spend(self, proposals: Sequence[Proposal]) -> None:
         self.calls += 1
@@ -58,6 +59,13 @@ class Ledger:
         self.solved = self.solved or solved
         if self.finished_at is None:
             self.finished_at = time.perf_counter()
+
+    def close_round(self, token_budget: int, tokens_before: int, max_idle: int = 3) -> None:
+        """End of a round: finish when the budget is spent, or after ``max_idle`` rounds in a row
+        that generated nothing (a teacher that only ever ends at once would otherwise loop forever)."""
+        self.idle_rounds = self.idle_rounds + 1 if self.tokens == tokens_before else 0
+        if not self.done and (self.tokens >= token_budget or self.idle_rounds >= max_idle):
+            self.finish()
 
     @property
     def done(self) -> bool:

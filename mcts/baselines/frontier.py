@@ -85,6 +85,7 @@ def frontier_search(
                     seed=seed + 1_000_003 * g.index + 1009 * round_index + 31 * position + t,
                 )))
         replies = generate_by_teacher(teachers, {t: [r for _, _, r in rs] for t, rs in rows.items()})
+        before = {g.index: g.tokens for g in active}
         children: dict[int, dict[tuple[str, ...], Candidate]] = {g.index: {} for g in active}
         for t, rs in rows.items():
             for (g, path, _), proposals_ in zip(rs, replies[t]):
@@ -116,7 +117,6 @@ def frontier_search(
             if g.done:
                 continue
             frontiers[g.index] = sorted(survivors[g.index], key=rank, reverse=True)[:width]
-            if g.tokens >= token_budget:
-                g.finish()
+            g.close_round(token_budget, before[g.index])
         round_index += 1
     return [g.result() for g in ledgers]

@@ -59,14 +59,11 @@ def best_of_n_many(
             ))
         for g, proposals in zip(active, teacher.generate(requests)):
             lengths.add(proposals)
-            g.calls += 1
-            for p in proposals:  # in order: tokens after the first verified sample are still spent
-                g.tokens += p.num_tokens
-                g.samples += 1
+            before = g.tokens
+            g.spend(proposals)  # every sample of the row counts, also those after a verified one
             if any(verifies(g.task, p.text) for p in proposals):
                 g.finish(True)
-            elif g.tokens >= token_budget:
-                g.finish()
+            g.close_round(token_budget, before)
         round_index += 1
     return [g.result() for g in ledgers]
 
