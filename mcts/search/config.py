@@ -57,9 +57,9 @@ class ExpansionConfig:
     max_step_tokens: int = 24
     temperature: float = 1.0
     top_p: float = 1.0
-    # A leaf whose teachers proposed nothing new (all duplicates, often of pruned steps) is asked
-    # again this many times, with new seeds, before it is closed: a dead end if it has no child,
-    # no more widening otherwise. With 0 a judge that prunes left searches stalled with budget unspent.
+    # A leaf whose children are all closed, some pruned by the judge, and whose teachers proposed nothing new (often
+    # the pruned steps again) is asked this many more times, with new seeds, before it stops
+    # widening. With 0 a judge that prunes left searches stalled with budget unspent.
     retries: int = 2
 
     def __post_init__(self) -> None:

@@ -199,12 +199,16 @@ class TaskSearch:
             self.benched.add(teacher_id)
 
     def close_stuck_leaves(self, leaves: Sequence[int], per_leaf: Sequence[np.ndarray]) -> set[int]:
-        """Leaves that got no child are asked again (``expansion.retries`` times), then closed: a
-        childless one becomes a dead end (terminal, value 0), one with children stops widening.
-        Returns the leaves whose selection is cancelled (retried or no longer widening)."""
+        """Leaves that got no new child: one whose children are all closed, some by the judge, is
+        asked again (``expansion.retries`` times), since nothing below it can be searched; then, or
+        at once for the others, it is closed: a childless one becomes a dead end (terminal, value 0),
+        one with children stops widening. Returns the leaves whose selection is cancelled."""
         empty = [leaf for leaf, kids in zip(leaves, per_leaf) if len(kids) == 0]
         retry = set()
         for leaf in empty:
+            kids = self.tree.children(leaf)
+            if len(kids.ids) == 0 or not kids.terminal.all() or not any(n.pruned for n in self.tree.notes.many(kids.ids)):
+                continue
             self.misses[leaf] = self.misses.get(leaf, 0) + 1
             if self.misses[leaf] <= self.config.expansion.retries:
                 retry.add(leaf)
