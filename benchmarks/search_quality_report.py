@@ -103,17 +103,21 @@ def plot(curves: dict[str, list[dict]], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(8, 5))
-    for method, points in curves.items():
-        style = "--" if method == CEILING else "-"
+    fig, ax = plt.subplots(figsize=(10, 5))
+    colors = plt.get_cmap("tab20").colors
+    markers = {"greedy": "s", "best_of_n": "o", "mcts_single": "^"}
+    for i, (method, points) in enumerate(curves.items()):
+        family = method.split("[")[0]
+        style = "--" if method == CEILING else ":" if family in ("greedy", "best_of_n", "best_of_n_union") else "-"
         label = f"{method} (ceiling)" if method == CEILING else method
-        ax.plot([p["tokens"] for p in points], [p["solve_rate"] for p in points], style, marker="o", label=label)
+        ax.plot([p["tokens"] for p in points], [p["solve_rate"] for p in points], style, color=colors[i % len(colors)],
+                marker=markers.get(family, "D"), label=label)
     ax.set_xscale("log")
     ax.set_xlabel("generated tokens per puzzle (mean, spent)")
     ax.set_ylabel("solve rate")
     ax.set_ylim(0, 1)
     ax.set_title("Game of 24: search vs sampling vs peers at matched token budgets")
-    ax.legend(fontsize=7, ncol=2)
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
