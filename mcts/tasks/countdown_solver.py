@@ -103,7 +103,7 @@ def solve(numbers: Sequence[int], target: int, rng: random.Random | None = None)
 # A puzzle is "hard" when at most this many of its distinct first moves (:func:`legal_moves`) can still
 # reach the target: a search must find one of a few good openings, as in the 100 hard Game-of-24
 # puzzles of Tree of Thoughts (Yao et al. 2023, arXiv 2305.10601). Of the 240 solvable held-out
-# Game-of-24 number sets, 29 have 1 winning first move, 48 have 2 and 36 have 3 (a puzzle has 20-30
+# Game-of-24 number sets, 29 have 1 winning first move, 48 have 2 and 36 have 3 (of typically about 15
 # legal first moves): a threshold of 3 leaves 113, enough for the 100-puzzle benchmark.
 HARD_MAX_WINNING_FIRST_MOVES = 3
 
