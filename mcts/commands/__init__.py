@@ -8,6 +8,7 @@ Heavy imports (torch, vllm) happen inside ``run`` so that ``mcts-llm --help`` st
 COMMAND_MODULES: tuple[str, ...] = (
     "mcts.commands.search",
     "mcts.commands.show",
+    "mcts.commands.report",
     "mcts.commands.train",
     "mcts.commands.export_pairs",
     "mcts.commands.teachers",

@@ -1,8 +1,11 @@
-"""``mcts-llm show RUN_DIR``: a run's summary, one task's tree, and a PNG of the teacher weights."""
+"""``mcts-llm show RUN_DIR``: a run's summary, one task's tree, and a PNG of the teacher weights
+(``--html [PATH]``: also the whole run as one offline HTML page, as ``mcts-llm report`` writes it)."""
 
 from __future__ import annotations
 
 import argparse
+
+from mcts.commands.report import add_html_options, write_report
 
 
 def register(subparsers) -> None:
@@ -12,6 +15,9 @@ def register(subparsers) -> None:
     p.add_argument("--depth", type=int, default=4, help="tree levels to draw")
     p.add_argument("--width", type=int, default=4, help="most visited children drawn per node")
     p.add_argument("--plot", metavar="PNG", help="where to write the weights plot (default RUN_DIR/weights.png)")
+    p.add_argument("--html", nargs="?", const="", metavar="PATH",
+                   help="also write the HTML report (default RUN_DIR/report.html); see `mcts-llm report`")
+    add_html_options(p)
     p.set_defaults(run=run)
 
 
@@ -36,4 +42,6 @@ def run(args: argparse.Namespace) -> int:
     except (FileNotFoundError, ValueError) as err:
         console.print(f"[red]error:[/red] {err}")
         return 2
+    if args.html is not None:
+        return write_report(args.run_dir, args.html or None, args.max_nodes)
     return 0
