@@ -105,3 +105,28 @@ def test_resolved_config_round_trips(tmp_path):
     path = tmp_path / "c.toml"
     path.write_text(to_toml(config))
     assert load_run_config(path) == config
+
+
+def test_the_written_config_lists_every_key_unset_ones_commented():
+    from dataclasses import fields, is_dataclass
+
+    text = to_toml(RunConfig())
+
+    def keys(config, table=""):
+        for f in fields(config):
+            value = getattr(config, f.name)
+            if is_dataclass(value):
+                yield from keys(value, f"{table}.{f.name}" if table else f.name)
+            else:
+                yield table, f.name, value
+
+    sections = {"": text.split("\n[", 1)[0]}
+    for block in text.split("\n[")[1:]:
+        head, _, body = block.partition("]\n")
+        sections[head] = body
+    for table, name, value in keys(RunConfig()):
+        body = sections.get(table, "")
+        if value is None:
+            assert f"# {name} = <" in body, f"{table}.{name} (unset) is missing from the written config"
+        elif not isinstance(value, dict):
+            assert f"\n{name} = " in "\n" + body, f"{table}.{name} is missing from the written config"

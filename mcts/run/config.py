@@ -126,7 +126,12 @@ def load_toml_config(cls: type, path: str | Path | None, overrides: dict[str, An
 
 
 def to_toml(config: Any, table: str = "") -> str:
-    """Write a (nested) dataclass back as TOML, for the run directory's resolved config."""
+    """Write a (nested) dataclass back as TOML, for the run directory's resolved config.
+
+    Every key appears: one that is unset (``None``) is written as a comment naming its type, so a
+    user sees everything that can be set (``# value_net = <str>  (unset)``).
+    """
+    hints = get_type_hints(type(config))
     scalars, tables = [], []
     for f in fields(config):
         value = getattr(config, f.name)
@@ -135,10 +140,27 @@ def to_toml(config: Any, table: str = "") -> str:
             tables.append(to_toml(value, name))
         elif isinstance(value, dict):
             tables.append("\n".join([f"[{name}]", *(f"{k} = {_toml_value(v)}" for k, v in value.items())]) + "\n")
-        elif value is not None:
+        elif value is None:
+            scalars.append(f"# {f.name} = <{_type_name(hints[f.name])}>  (unset)")
+        else:
             scalars.append(f"{f.name} = {_toml_value(value)}")
     head = [f"[{table}]"] if table and scalars else []
     return "\n".join([*head, *scalars, "", *tables]).strip() + "\n"
+
+
+def _type_name(hint: Any) -> str:
+    """``float | None`` -> ``float``; ``dict[str, float] | None`` -> ``table of float``."""
+    args = [a for a in getattr(hint, "__args__", (hint,)) if a is not type(None)]
+    names = []
+    for a in args:
+        origin = getattr(a, "__origin__", None)
+        if origin is dict:
+            names.append(f"table of {getattr(a.__args__[1], '__name__', a.__args__[1])}")
+        elif origin in (tuple, list):
+            names.append(f"list of {getattr(a.__args__[0], '__name__', a.__args__[0])}")
+        else:
+            names.append(getattr(a, "__name__", str(a)))
+    return " or ".join(names)
 
 
 def _toml_value(value: Any) -> str:
