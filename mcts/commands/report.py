@@ -1,7 +1,7 @@
 """``mcts-llm report RUN_DIR``: the run as one self-contained HTML page that opens offline.
 
 The page holds the run summary, each task's search tree (a plotly icicle: tiles sized by visits,
-coloured by Q, the best path outlined, hover with the step text, teachers, prior, visits, Q, reward
+coloured by Q, the best path (the task's answer, else the most visited) outlined, hover with the step text, teachers, prior, visits, Q, reward
 parts, the judge's verdict and pruning) with a task picker (search by id, failed only), the teacher
 weights after each task with the exploration floor, and, for a `mcts-llm train` directory, its
 training metrics. plotly.js is inlined once; nothing is fetched when the page opens.

@@ -34,8 +34,9 @@ TASKS_SECTION = """
   <div id="task-detail">
     <h2 id="task-title"></h2>
     <table id="task-info" class="kv"></table>
-    <p class="note">Icicle of the search tree: tiles sized by visits, coloured by Q; the best path (most visits)
-    has a dark outline; ✓ solved end, ✗ unsolved end, ⊘ pruned by the judge. Click a tile to zoom in. {rule}</p>
+    <p class="note">Icicle of the search tree: tiles sized by visits (unvisited: half a visit), coloured by Q;
+    the best path (the task's answer, else the most visited) has a dark outline; ✓ solved end, ✗ unsolved end,
+    ⊘ pruned by the judge. Hover a tile for its numbers; click it to zoom in. {rule}</p>
     <p id="tree-note" class="note"></p>
     <div id="tree" class="plot"></div>
   </div>

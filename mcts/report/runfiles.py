@@ -62,7 +62,7 @@ class TreeTable:
     reward: np.ndarray
     teacher: np.ndarray
     terminal: np.ndarray
-    best_path: tuple[int, ...]
+    best_path: tuple[int, ...]  # root first: the task's answer (``best`` in tasks.jsonl), else most visits
     teacher_names: tuple[str, ...]
     actions: object  # callable(ids) -> list[str]: the step texts, read only for the nodes shown
 
@@ -125,6 +125,7 @@ class RunFiles:
             )
         self._notes: dict[str, dict[int, StepNote]] | None = None
         self._prompts: dict[str, str] = {}
+        self._answers: dict[str, tuple[int, ...]] = {}
 
     @property
     def is_search_run(self) -> bool:
@@ -215,13 +216,16 @@ class RunFiles:
 
     def _load_trajectories(self) -> None:
         notes: dict[str, dict[int, StepNote]] = {}
+        answers = {t.task_id: t.best for t in self.tasks() if t.best}
         for row in iter_jsonl(self._run.trajectories):
             task = str(row.get("task_id", ""))
             self._prompts.setdefault(task, str(row.get("prompt", "")))
-            steps = row.get("steps") or []
+            steps = [s for s in row.get("steps") or [] if isinstance(s, dict)]
             node_ids = row.get("node_ids") or []
             if len(node_ids) != len(steps):
                 continue  # an old row without node ids cannot be placed in the tree
+            if task in answers and task not in self._answers and "".join(str(s.get("text", "")) for s in steps) == answers[task]:
+                self._answers[task] = (0, *(int(i) for i in node_ids))
             by_node = notes.setdefault(task, {})
             for k, (node, step) in enumerate(zip(node_ids, steps)):
                 if int(node) in by_node:
@@ -241,6 +245,12 @@ class RunFiles:
         if self._notes is None:
             self._load_trajectories()
         return self._notes.get(task_id, {})  # type: ignore[union-attr]
+
+    def answer_path(self, task_id: str) -> tuple[int, ...]:
+        """Node ids (root first) of the trajectory whose text is the task's ``best`` in tasks.jsonl; () if none."""
+        if self._notes is None:
+            self._load_trajectories()
+        return self._answers.get(task_id, ())
 
     def prompt(self, task_id: str) -> str:
         if self._notes is None:
@@ -262,6 +272,9 @@ class RunFiles:
         except ValueError as err:
             raise ValueError(f"{path}: {err}") from err
         stats = tree.nodes(np.arange(len(tree), dtype=np.int32))
+        best = self.answer_path(task_id)
+        if not best or max(best) >= len(tree) or any(int(stats.parent[b]) != a for a, b in zip(best, best[1:])):
+            best = tuple(int(i) for i in tree.best_path("visits"))  # no answer saved, or it is not a path here
         return TreeTable(
             parent=stats.parent,
             visits=stats.visits,
@@ -270,7 +283,7 @@ class RunFiles:
             reward=stats.reward,
             teacher=stats.teacher,
             terminal=stats.terminal,
-            best_path=tuple(int(i) for i in tree.best_path("visits")),
+            best_path=best,
             teacher_names=tuple(weights.names) if weights is not None else (),
             actions=tree.actions,
         )

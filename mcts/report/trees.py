@@ -2,8 +2,8 @@
 
 The summary rule (also in ``mcts-llm report --help`` and the README): a tree with more than
 ``max_nodes`` nodes is drawn as its ``max_nodes`` most visited nodes (ties: the older node), plus the
-best path (most visits at each level) and every ancestor of a drawn node, so the drawing stays one
-connected tree. The root's label says how many nodes are drawn out of how many. Tiles are sized by
+best path (the task's answer as tasks.jsonl records it, else the most visited child at each level) and
+every ancestor of a drawn node, so the drawing stays one connected tree. The root's label says how many nodes are drawn out of how many. Tiles are sized by
 visits (an unvisited step by half a visit), so the room left empty under a parent is the visits of
 its children that were left out.
 """
