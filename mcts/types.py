@@ -133,6 +133,14 @@ class Judge(Protocol):
 
 
 @runtime_checkable
+class TerminalValidator(Protocol):
+    """Decides whether a response is finished (``terminal.validator``: a small model asked "is this
+    answer complete?"). ``is_final(states)`` returns one bool per state; a True ends the path there."""
+
+    def is_final(self, states: Sequence[ScoredText]) -> Sequence[bool]: ...
+
+
+@runtime_checkable
 class ValueFn(Protocol):
     """Estimates V(state) for a batch of leaves; used in place of (or blended with) rollouts."""
 

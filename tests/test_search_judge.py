@@ -171,3 +171,26 @@ def test_reroot_mid_search_keeps_the_subtree_and_its_notes():
     got = [(t.prompt, t.steps, t.final_reward, t.solved) for t in result.trajectories]
     assert want and all(w[1] for w in want) and want[0][0].endswith(first_step)
     assert got == want
+
+
+@pytest.mark.slow
+def test_the_terminal_validator_model_ends_paths_it_calls_final():
+    from teachers.bundled import bundled_model_path
+    from value import LMTerminalValidator
+
+    model = bundled_model_path("countdown-expert")
+    task = tasks(1, seed=4)[0]
+    cfg = config(budget=Budget(simulations=8))
+    eager = Searcher([OracleTeacher("t", 0.5)], cfg, validator=LMTerminalValidator(model, threshold=-1e9)).search(task)
+    assert eager.trajectories and all(len(t.steps) == 1 for t in eager.trajectories)
+    never = Searcher([OracleTeacher("t", 0.5)], cfg, validator=LMTerminalValidator(model, threshold=1e9)).search(task)
+    assert max(len(t.steps) for t in never.trajectories) > 1
+
+
+def test_a_wrong_validator_path_is_a_clear_error(tmp_path, capsys):
+    from mcts.cli import main
+
+    run = tmp_path / "run.toml"
+    run.write_text('[search.terminal]\nvalidator = "/no/such/model"\n')
+    code = main(["search", "--config", str(run), "--num-tasks", "1", "--simulations", "4", "--out", str(tmp_path / "o")])
+    assert code == 2 and "/no/such/model" in capsys.readouterr().err

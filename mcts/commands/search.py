@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
 
     from mcts.run.config import load_run_config
     from mcts.run.runner import run_search
-    from mcts.run.setup import build_evaluator, build_judge, build_tasks, build_teachers
+    from mcts.run.setup import build_evaluator, build_judge, build_tasks, build_teachers, build_validator
 
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     console = Console(stderr=True)
@@ -85,8 +85,10 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         judge = build_judge(config)
+        validator = build_validator(config)
         totals = run_search(
-            config, tasks, teachers, resume=args.resume, judge=judge, evaluator_factory=evaluator_factory, console=console
+            config, tasks, teachers, resume=args.resume, judge=judge, validator=validator,
+            evaluator_factory=evaluator_factory, console=console,
         )
     except (ValueError, FileNotFoundError, FileExistsError) as err:
         console.print(f"[red]error:[/red] {err}")

@@ -27,7 +27,7 @@ from mcts.run.config import RunConfig, to_toml
 from mcts.run.rundir import DiskFullError, RunDir
 from mcts.search import LeafEvaluator, Searcher, SearchTask
 from mcts.tree_io import load_tree, save_tree
-from mcts.types import Judge, Teacher
+from mcts.types import Judge, Teacher, TerminalValidator
 from mcts.weights import TeacherWeights
 
 log = logging.getLogger(__name__)
@@ -69,13 +69,16 @@ def run_search(
     resume: bool = False,
     evaluator_factory: Callable[[], LeafEvaluator] | None = None,
     judge: Judge | None = None,
+    validator: TerminalValidator | None = None,
     console: Console | None = None,
 ) -> RunTotals:
     """Search every task not yet finished in ``config.out``; returns the run's totals."""
-    return asyncio.run(_run(config, tasks, teachers, resume, evaluator_factory, judge, console or Console(stderr=True)))
+    return asyncio.run(
+        _run(config, tasks, teachers, resume, evaluator_factory, judge, validator, console or Console(stderr=True))
+    )
 
 
-async def _run(config, tasks, teachers, resume, evaluator_factory, judge, console) -> RunTotals:
+async def _run(config, tasks, teachers, resume, evaluator_factory, judge, validator, console) -> RunTotals:
     started = time.monotonic()
     run_dir = RunDir(config.out, min_free_mb=config.min_free_mb)
     run_dir.create(resume=resume)
@@ -99,7 +102,9 @@ async def _run(config, tasks, teachers, resume, evaluator_factory, judge, consol
         console=console,
     )
     bar = progress.add_task("tasks", total=len(tasks), completed=len(done), solved=totals.solved, tokens=totals.tokens)
-    searcher = Searcher(teachers, config.search, weights=weights, judge=judge, evaluator=evaluator_factory)
+    searcher = Searcher(
+        teachers, config.search, weights=weights, judge=judge, evaluator=evaluator_factory, validator=validator
+    )
 
     def saved(i: int, result) -> bool:
         index, task = len(done) + i, todo[i]

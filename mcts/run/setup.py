@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from mcts.run.config import RunConfig
 from mcts.search import LeafEvaluator, SearchTask
-from mcts.types import Judge, Teacher
+from mcts.types import Judge, Teacher, TerminalValidator
 
 
 def build_tasks(config: RunConfig) -> list[SearchTask]:
@@ -65,6 +65,17 @@ def build_judge(config: RunConfig) -> Judge | None:
 
     # The search multiplies the judge's -1/0/+1 by search.judge.scale itself.
     return LMGTJudge(resolve_model_path(model), LMGTJudgeConfig())
+
+
+def build_validator(config: RunConfig) -> TerminalValidator | None:
+    """The LM terminal validator of ``search.terminal.validator`` (an HF path or bundled name), or None."""
+    model = config.search.terminal.validator
+    if model is None:
+        return None
+    from teachers.spec import resolve_model_path
+    from value import LMTerminalValidator
+
+    return LMTerminalValidator(resolve_model_path(model))
 
 
 def build_evaluator(config: RunConfig) -> Callable[[], LeafEvaluator] | None:

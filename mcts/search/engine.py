@@ -35,7 +35,7 @@ from mcts.search.score import JudgeCost, ScoredStep, reweigh_priors, score_steps
 from mcts.search.trajectories import collect_result
 from mcts.search.usage import SearchUsage
 from mcts.tree import ROOT, Tree
-from mcts.types import Judge, ScoredText, SearchResult, SearchTask, Teacher
+from mcts.types import Judge, ScoredText, SearchResult, SearchTask, Teacher, TerminalValidator
 from mcts.weights import TeacherWeights
 
 log = logging.getLogger(__name__)
@@ -57,12 +57,13 @@ class TaskSearch:
         *,
         evaluator: LeafEvaluator | None = None,
         judge: Judge | None = None,
+        validator: TerminalValidator | None = None,
         delimiter: str = "\n",
     ) -> None:
         if len(weights.names) != len(teachers):
             raise ValueError(f"{len(teachers)} teachers but the weights know {len(weights.names)}: {weights.names}")
         self.task, self.teachers, self.weights, self.config = task, teachers, weights, config
-        self.judge, self.delimiter = judge, delimiter
+        self.judge, self.validator, self.delimiter = judge, validator, delimiter
         self.evaluator = evaluator or Rollout(config.evaluation, delimiter)
         self.tree = Tree(config.selection)
         known_range = getattr(task, "return_range", None)
@@ -180,7 +181,9 @@ class TaskSearch:
         return await self.score_paths(paths, ended)
 
     async def score_paths(self, paths: Sequence[Sequence[str]], ended: Sequence[bool]) -> list[ScoredStep]:
-        return await score_steps(self.task, paths, ended, self.config.terminal, self.judge, self.config.judge, self.judge_cost)
+        return await score_steps(
+            self.task, paths, ended, self.config.terminal, self.judge, self.config.judge, self.judge_cost, self.validator
+        )
 
     def note_finished(self, children: np.ndarray, scored: Sequence[ScoredStep]) -> list[tuple[int, float]]:
         """Records solved nodes; returns the ``(node, outcome)`` of every path that ended (pruned ones

@@ -6,6 +6,7 @@ iteration (the expansion's children, or a rollout's chain), so the judge sees on
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from collections.abc import Sequence
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from mcts.search.config import JudgeConfig, TerminalConfig
 from mcts.search.judging import ask_judge
 from mcts.search.merge import Candidate
-from mcts.types import Judge, ScoredText, SearchTask, StepOutcome
+from mcts.types import Judge, ScoredText, SearchTask, StepOutcome, TerminalValidator
 
 
 @dataclass(frozen=True)
@@ -47,15 +48,19 @@ async def score_steps(
     judge: Judge | None,
     judge_config: JudgeConfig,
     cost: JudgeCost,
+    validator: TerminalValidator | None = None,
 ) -> list[ScoredStep]:
     """Score each path's last step (``paths[i]`` is the whole path, root excluded, new step last;
     ``ended[i]``: the teacher stopped at end-of-sequence). Adds what the judge cost to ``cost``.
 
+    A step the task leaves open is ended by the ``validator`` when it says the response is final.
     Only steps that stay open are judged: a terminal step is the verifier's to score.
     """
     if not paths:
         return []
     outcomes = terminal_outcomes(task, paths, ended, terminal)
+    if validator is not None:
+        outcomes = await validated(task, paths, outcomes, validator)
     verdicts = [0.0] * len(paths)
     open_rows = [i for i, o in enumerate(outcomes) if not o.terminal]
     if judge is not None and judge_config.enabled and open_rows:
@@ -73,6 +78,23 @@ async def score_steps(
         ScoredStep(o, v, pruned=prune and not o.terminal and v <= judge_config.prune_below)
         for o, v in zip(outcomes, verdicts)
     ]
+
+
+async def validated(
+    task: SearchTask, paths: Sequence[Sequence[str]], outcomes: list[StepOutcome], validator: TerminalValidator
+) -> list[StepOutcome]:
+    """``outcomes`` with the open ones the validator calls final made terminal (reward unchanged)."""
+    rows = [i for i, o in enumerate(outcomes) if not o.terminal]
+    if not rows:
+        return outcomes
+    states = [ScoredText(task.prompt, tuple(paths[i]), task.reference, task.id) for i in rows]
+    final = await asyncio.to_thread(validator.is_final, states)
+    out = list(outcomes)
+    for i, done in zip(rows, final):
+        if done:
+            o = out[i]
+            out[i] = StepOutcome(True, o.reward, o.solved, o.components)
+    return out
 
 
 def _checked_verdict(value: float) -> float:

@@ -21,7 +21,7 @@ from mcts.search.config import SearchConfig
 from mcts.search.engine import TaskSearch
 from mcts.search.evaluate import LeafEvaluator
 from mcts.search.judging import CoalescedJudge, JudgeBackend
-from mcts.types import Judge, SearchResult, SearchTask, Teacher
+from mcts.types import Judge, SearchResult, SearchTask, Teacher, TerminalValidator
 from mcts.weights import TeacherWeights
 
 # Called with each finished result as it arrives; returning False stops the remaining tasks.
@@ -34,6 +34,7 @@ class Searcher:
     ``weights`` defaults to fresh weights built from ``config.weights`` over the teachers' names
     (seeded with ``config.seed``). ``evaluator`` is the leaf evaluator (default: rollouts as
     ``config.evaluation`` says); a factory ``Callable[[], LeafEvaluator]`` gives each search its own.
+    ``validator`` ends a path when it calls the response final (``terminal.validator``).
     """
 
     def __init__(
@@ -44,6 +45,7 @@ class Searcher:
         weights: TeacherWeights | None = None,
         judge: Judge | None = None,
         evaluator: LeafEvaluator | Callable[[], LeafEvaluator] | None = None,
+        validator: TerminalValidator | None = None,
     ) -> None:
         if not teachers:
             raise ValueError("a Searcher needs at least one teacher")
@@ -53,6 +55,7 @@ class Searcher:
         if list(self.weights.names) != [t.name for t in self.teachers]:
             raise ValueError(f"the weights know {list(self.weights.names)} but the teachers are {[t.name for t in self.teachers]}")
         self.judge = judge
+        self.validator = validator
         self._evaluator = evaluator
 
     def _new_evaluator(self) -> LeafEvaluator | None:
@@ -81,7 +84,7 @@ class Searcher:
         config = self.config if seed is None else dataclasses.replace(self.config, seed=seed)
         return TaskSearch(
             task, teachers or self.teachers, self.weights, config, evaluator=self._new_evaluator(),
-            judge=judge or self.judge,
+            judge=judge or self.judge, validator=self.validator,
         )
 
     def search_many(
