@@ -8,7 +8,7 @@ import json
 import pytest
 from countdown_fakes import BrokenTeacher, OracleTeacher
 
-from mcts.search.coalesce import RequestCoalescer
+from mcts.search import RequestCoalescer
 from mcts.run.config import RunConfig
 from mcts.run.rundir import RunDir
 from mcts.run.runner import run_search

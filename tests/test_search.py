@@ -10,7 +10,6 @@ from countdown_fakes import BrokenTeacher, OracleTeacher
 
 from mcts import WeightsConfig
 from mcts.search import Budget, ExpansionConfig, Searcher, SearchConfig
-from mcts.search.merge import merge_proposals
 from mcts.tasks.countdown import verify
 from mcts.tasks.countdown_solver import generate_puzzles
 from mcts.tasks.searchable import CountdownTask
@@ -93,19 +92,31 @@ def test_a_failing_teacher_is_benched_and_the_search_goes_on(caplog):
     assert "benched" in caplog.text
 
 
-def test_identical_proposals_merge_and_keep_every_teacher():
-    def prop(text, teacher, logprob):
-        return Proposal(text, (1, 2), logprob, (logprob / 2,) * 2, "stop", teacher)
+class Scripted(OracleTeacher):
+    """Proposes ``first`` (log-probability ``logprob`` per token) at the root, the oracle's steps below."""
 
-    merged = merge_proposals(
-        [(0, 0.5, prop("4+4=8", "a", -0.2)), (1, 0.5, prop(" 4+4=8 ", "b", -0.4)), (1, 0.5, prop("8-4=4", "b", -2.0))],
-        existing_steps=["9*9=81\n"],
-    )
-    assert [c.text.strip() for c in merged] == ["4+4=8", "8-4=4"]
-    assert merged[0].teachers == ["a", "b"]
-    assert merged[0].prior > merged[1].prior
-    assert sum(c.prior for c in merged) == pytest.approx(1.0)
-    assert merge_proposals([(0, 1.0, prop("9*9=81", "a", -0.1))], existing_steps=["9*9=81\n"]) == []
+    def __init__(self, name, first, logprob):
+        super().__init__(name, 1.0)
+        self.first, self.logprob = first, logprob
+
+    def complete(self, request, rng):
+        if request.prompt.count("\n") == 2 and request.stop:
+            ids = tuple(range(len(self.first)))
+            return Proposal(self.first, ids, self.logprob * len(ids), (self.logprob,) * len(ids), "stop", self.name)
+        return super().complete(request, rng)
+
+
+def test_identical_proposals_merge_and_keep_every_teacher():
+    task = puzzles(1, seed=3)[0]
+    a, b = task.puzzle.numbers[:2]
+    step = f"{a}+{b}={a + b} (left: {' '.join(map(str, (*task.puzzle.numbers[2:], a + b)))})"
+    teachers = [Scripted("a", step, -0.1), Scripted("b", " " + step + " ", -0.3)]
+    cfg = dataclasses.replace(config(simulations=4), expansion=ExpansionConfig(teachers_per_leaf=2, batch_leaves=1))
+    _, result = run_one(task, teachers, cfg)
+    kids = result.tree.children(0)
+    assert len(kids.ids) == 1 and result.tree.action(int(kids.ids[0])).strip() == step
+    assert result.tree.notes.get(int(kids.ids[0])).teachers == ("a", "b")
+    assert kids.prior[0] == pytest.approx(1.0)
 
 
 def test_same_seed_same_search():

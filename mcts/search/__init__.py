@@ -3,6 +3,7 @@
 Everything outside this package uses these names; the stage modules inside are internals.
 """
 
+from mcts.search.coalesce import RequestCoalescer
 from mcts.search.config import Budget, EvaluationConfig, ExpansionConfig, JudgeConfig, SearchConfig, TerminalConfig
 from mcts.search.engine import TaskSearch
 from mcts.search.evaluate import Blend, Evaluation, LeafEvaluator, LeafToEvaluate, Rollout, RolloutChain, ValueEvaluator
@@ -19,6 +20,7 @@ __all__ = [
     "JudgeConfig",
     "LeafEvaluator",
     "LeafToEvaluate",
+    "RequestCoalescer",
     "Rollout",
     "RolloutChain",
     "SearchConfig",
