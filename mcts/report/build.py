@@ -65,42 +65,53 @@ def _q_range(drawn: Sequence[DrawnTree | None]) -> tuple[float, float]:
     return (low, high) if high > low else (low, low + 1.0)
 
 
+def _search_sections(files: RunFiles, max_nodes: int, body: list[str], data: dict) -> None:
+    """The run summary, the task picker with one tree per task, and the teacher weights."""
+    tasks = files.tasks()
+    body.append("<h2>Run</h2>" + page.kv_table(summary_rows(files, tasks)))
+    drawn, notes = _drawn_trees(files, tasks, max_nodes)
+    q_range = _q_range(drawn)
+    data["trees"] = [figures.tree_trace(d, q_range) if d else None for d in drawn]
+    data["tree_layout"] = figures.tree_layout()
+    data["tasks"] = [
+        {"id": t.task_id, "solved": t.solved, "tokens": t.tokens, "simulations": t.simulations, "seconds": t.seconds,
+         "calls": t.calls, "best": t.best.strip(), "shown": d.shown if d else 0, "total": d.total if d else 0,
+         "note": note}
+        for t, d, note in zip(tasks, drawn, notes)
+    ]
+    if tasks:
+        body.append(page.tasks_section(f"Trees above {max_nodes} nodes show their {max_nodes} most visited nodes, "
+                                       "the best path and their ancestors."))
+    weights = files.weights()
+    if weights is not None and weights.task_index:
+        data["figures"]["weights"] = figures.weights_figure(weights, files.weight_floor())
+        body.append(page.figure_div("weights", "Teacher weights"))
+
+
+def _training_sections(files: RunFiles, body: list[str], data: dict) -> None:
+    """The last row of metrics.csv and one panel per column."""
+    metrics = files.metrics()
+    rows = max((len(v) for v in metrics.values()), default=0)
+    if not rows:
+        return
+    last = [(f"last {k}", v[-1]) for k, v in metrics.items() if v and not math.isnan(v[-1])]
+    body.append("<h2>Training</h2>" + page.kv_table([("run", str(files.path)), ("rows", rows), *last]))
+    data["figures"]["metrics"] = figures.series_figure(metrics, "training metrics")
+    body.append(page.figure_div("metrics", "Training metrics"))
+
+
 def build_report(run_dir: str | os.PathLike, out: str | os.PathLike | None = None, *, max_nodes: int = DEFAULT_MAX_NODES) -> Path:
     """Writes the HTML report of a search and/or training run directory; returns its path
     (default ``RUN_DIR/report.html``). Trees above ``max_nodes`` nodes are summarised (``mcts.report.trees``)."""
     if max_nodes < 1:
-        raise ValueError(f"max_nodes must be >= 1, got {max_nodes}")
+        raise ValueError(f"max_nodes (--max-nodes) must be >= 1 node per tree, got {max_nodes}")
     files = RunFiles(run_dir)
     body: list[str] = []
     data: dict = {"figures": {}, "tasks": [], "trees": []}
     if files.is_search_run:
-        tasks = files.tasks()
-        body.append("<h2>Run</h2>" + page.kv_table(summary_rows(files, tasks)))
-        drawn, notes = _drawn_trees(files, tasks, max_nodes)
-        q_range = _q_range(drawn)
-        data["trees"] = [figures.tree_trace(d, q_range) if d else None for d in drawn]
-        data["tree_layout"] = figures.tree_layout()
-        data["tasks"] = [
-            {"id": t.task_id, "solved": t.solved, "tokens": t.tokens, "simulations": t.simulations, "seconds": t.seconds,
-             "calls": t.calls, "best": t.best.strip(), "shown": d.shown if d else 0, "total": d.total if d else 0,
-             "note": note}
-            for t, d, note in zip(tasks, drawn, notes)
-        ]
-        if tasks:
-            body.append(page.tasks_section(f"Trees above {max_nodes} nodes show their {max_nodes} most visited nodes, "
-                                           "the best path and their ancestors."))
-        weights = files.weights()
-        if weights is not None and weights.task_index:
-            data["figures"]["weights"] = figures.weights_figure(weights, files.weight_floor())
-            body.append(page.figure_div("weights", "Teacher weights"))
+        _search_sections(files, max_nodes, body, data)
     if files.is_training_run:
-        metrics = files.metrics()
-        if metrics and any(len(v) for v in metrics.values()):
-            last = {k: v[-1] for k, v in metrics.items() if v and not math.isnan(v[-1])}
-            body.append("<h2>Training</h2>" + page.kv_table([("run", str(files.path)), ("rows", len(next(iter(metrics.values())))),
-                                                              *((f"last {k}", v) for k, v in last.items())]))
-            data["figures"]["metrics"] = figures.series_figure(metrics, "training metrics")
-            body.append(page.figure_div("metrics", "Training metrics"))
+        _training_sections(files, body, data)
     if files.config_text():
         body.append(page.details("config.toml", files.config_text()))
     target = Path(out) if out is not None else files.path / "report.html"

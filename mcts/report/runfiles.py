@@ -14,7 +14,7 @@ import csv
 import json
 import math
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -64,7 +64,7 @@ class TreeTable:
     terminal: np.ndarray
     best_path: tuple[int, ...]  # root first: the task's answer (``best`` in tasks.jsonl), else most visits
     teacher_names: tuple[str, ...]
-    actions: object  # callable(ids) -> list[str]: the step texts, read only for the nodes shown
+    actions: Callable[[np.ndarray], list[str]]  # step texts by id, read only for the nodes drawn
 
     def __len__(self) -> int:
         return int(self.parent.shape[0])
