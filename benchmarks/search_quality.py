@@ -50,6 +50,7 @@ from rich.console import Console
 from mcts import WeightsConfig
 from mcts.baselines import beam_search, best_of_n_many, greedy, tot_bfs
 from mcts.baselines.treequest_peer import PeerUnavailable, ab_mcts, make_algorithm
+from mcts.run.config import DEFAULT_TEACHERS
 from mcts.search import Budget, Searcher, SearchConfig
 from mcts.tasks.countdown import load_puzzles
 from mcts.tasks.countdown_judge import SolverJudge
@@ -59,7 +60,6 @@ from mcts.tasks.searchable import CountdownTask
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from search_quality_report import floor_checks, plot, print_table  # noqa: E402
 
-DEFAULT_TEACHERS = ("hf:countdown-expert", "hf:countdown-noisy", "hf:countdown-format")
 DEFAULT_JUDGE = "countdown-judge"
 PER_TEACHER = ("greedy", "best_of_n", "mcts_single")
 SHARED = ("best_of_n_union", "tot_bfs", "beam", "ab_mcts_a", "ab_mcts_m",

@@ -17,6 +17,7 @@ import sys
 import time
 
 from mcts.baselines import best_of_n
+from mcts.run.config import DEFAULT_TEACHERS
 from mcts.search import Budget, JudgeConfig, Searcher, SearchConfig
 from mcts.tasks.countdown_solver import generate_puzzles
 from mcts.tasks.searchable import CountdownTask
@@ -53,7 +54,7 @@ def main(argv=None) -> int:
     from teachers import load_teacher
 
     tasks = [CountdownTask(p) for p in generate_puzzles(args.puzzles, seed=DEV_SEED, split="heldout")]
-    teachers = [load_teacher(s) for s in ("hf:countdown-expert", "hf:countdown-noisy", "hf:countdown-format")]
+    teachers = [load_teacher(s) for s in DEFAULT_TEACHERS]
     judge = load_judge(args.judge)
     rows = {}
     started = time.perf_counter()
