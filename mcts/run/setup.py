@@ -56,15 +56,28 @@ def build_teachers(config: RunConfig) -> list[Teacher]:
     return teachers
 
 
-def build_judge(config: RunConfig) -> Judge | None:
-    model = config.search.judge.model
-    if model is None or not config.search.judge.enabled:
-        return None
-    from teachers.spec import resolve_model_path
-    from value import LMGTJudge, LMGTJudgeConfig
+# The judge a countdown run uses when the config names none (when the bundled model is present).
+COUNTDOWN_JUDGE = "countdown-judge"
 
-    # The search multiplies the judge's -1/0/+1 by search.judge.scale itself.
-    return LMGTJudge(resolve_model_path(model), LMGTJudgeConfig())
+
+def build_judge(config: RunConfig) -> Judge | None:
+    """The judge of ``search.judge.model`` (a local HF directory or bundled name, asked as its
+    ``judge.json`` says); for countdown with no model named, the bundled ``countdown-judge``.
+    None with ``search.judge.enabled = false`` (``--no-judge``)."""
+    judge = config.search.judge
+    if not judge.enabled:
+        return None
+    model = judge.model
+    if model is None and config.task == "countdown":
+        from teachers.bundled import bundled_models
+
+        model = COUNTDOWN_JUDGE if COUNTDOWN_JUDGE in bundled_models() else None
+    if model is None:
+        return None
+    from value import load_judge
+
+    device = "cpu" if config.device == "auto" else config.device
+    return load_judge(model, device=device)
 
 
 def build_validator(config: RunConfig) -> TerminalValidator | None:
