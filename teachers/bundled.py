@@ -1,4 +1,5 @@
-"""The small countdown models that ship with the package (``teachers/models/<name>/``).
+"""The small countdown models that ship with the package (``teachers/models/<name>/``): four teachers
+and the judge ``countdown-judge`` (``value.judge.load_judge``).
 
 Each is a standard Hugging Face directory (``GPT2LMHeadModel`` config, ``model.safetensors``, a
 fast tokenizer with an EOS token) that the HF backend, the in-process vLLM engine and a vLLM server
@@ -18,13 +19,16 @@ from pathlib import Path
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 
-# name -> (role, description). Ordered best to worst skill; the policy is the GRPO starting point.
+# name -> (role, description). The teachers first, ordered best to worst skill (the policy is the
+# GRPO starting point); then the judge, which answers about states instead of writing steps.
 CATALOGUE: dict[str, tuple[str, str]] = {
     "countdown-expert": ("expert", "trained longest on correct solutions"),
     "countdown-policy": ("policy", "briefly trained on correct solutions: a weak start for GRPO"),
     "countdown-noisy": ("noisy", "trained on a mix of solutions, wasted steps and wrong arithmetic"),
     "countdown-format": ("format-only", "trained on random valid steps: knows the format, not the goal"),
+    "countdown-judge": ("judge", "says whether a state can still reach the target (value.load_judge); not a teacher"),
 }
+JUDGE_ROLE = "judge"
 
 
 @dataclass(frozen=True)
@@ -38,9 +42,14 @@ class BundledModel:
     parameters: int
     size_bytes: int
 
+    @property
+    def is_teacher(self) -> bool:
+        """Whether it writes steps (a teacher) rather than judging them (``countdown-judge``)."""
+        return self.role != JUDGE_ROLE
+
 
 def bundled_models() -> dict[str, BundledModel]:
-    """Every bundled model whose directory is present, in catalogue order (best skill first)."""
+    """Every bundled model whose directory is present, in catalogue order (teachers by skill, then the judge)."""
     models: dict[str, BundledModel] = {}
     for name, (role, description) in CATALOGUE.items():
         path = MODELS_DIR / name

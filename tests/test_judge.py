@@ -58,6 +58,31 @@ def test_judge_counts_forward_passes_and_tokens():
     assert judge.calls == 2 and judge.tokens > first_tokens
 
 
+def test_single_token_answers_take_one_row_per_state_and_match_the_pairwise_likelihoods():
+    config = LMGTJudgeConfig(template=JUDGE_TEMPLATE, neutral=None)  # " good" and " bad" are one token each
+    scorer = CausalLMScorer(tiny_lm_dir(), batch_size=64, cache_size=0)
+    judge = LMGTJudge(scorer, config)
+    batch = states(GOOD_STEPS + BAD_STEPS)
+    logprobs = judge.answer_logprobs(batch)
+    assert judge.calls == 1
+    state_tokens = sum(len(scorer.tokenizer(JUDGE_TEMPLATE.format(step=s))["input_ids"]) + 1 for s in GOOD_STEPS + BAD_STEPS)
+    assert judge.tokens == state_tokens  # one row per state (BOS + its text), not one per answer
+    pairs = scorer.piece_logprobs([(JUDGE_TEMPLATE.format(step=s.steps[0]), a) for s in batch for a in (" good", " bad")])
+    for i, lp in enumerate(logprobs):
+        assert lp["accept"] == pytest.approx(pairs[2 * i][1].sum(), abs=1e-4)
+        assert lp["reject"] == pytest.approx(pairs[2 * i + 1][1].sum(), abs=1e-4)
+    assert judge.judge(batch) == [1] * len(GOOD_STEPS) + [-1] * len(BAD_STEPS)
+
+
+def test_score_is_p_accept_minus_p_reject_renormalised(judge):
+    batch = states(GOOD_STEPS[:2] + BAD_STEPS[:2])
+    scores = judge.score(batch)
+    for score, lp, verdict in zip(scores, judge.answer_logprobs(batch), judge.judge(batch)):
+        total = sum(math.exp(v) for v in lp.values())
+        assert score == pytest.approx((math.exp(lp["accept"]) - math.exp(lp["reject"])) / total)
+        assert -1 <= score <= 1 and (score > 0) == (verdict > 0)
+
+
 def test_thresholds_move_the_decision(scorer, judge):
     good, bad = states([GOOD_STEPS[0], BAD_STEPS[0]])
     margin_good = judge.answer_logprobs([good])[0]

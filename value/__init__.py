@@ -8,7 +8,7 @@ from value.components import COMPONENT_KEYS, KEY_TO_COMPONENT, build_ensemble
 from value.embedding import EmbeddingSimilarity, default_embedding_model_path
 from value.ensemble import RewardBreakdown, RewardEnsemble, component_keys
 from value.fit import FitReport, FitResult, TuningRow, TuningSetError, fit_features, fit_weights, load_tuning_set
-from value.judge import LMGTJudge, LMGTJudgeConfig, LMTerminalValidator
+from value.judge import LMGTJudge, LMGTJudgeConfig, LMTerminalValidator, load_judge, load_judge_config
 from value.length_penalty import LengthPenalty
 from value.perplexity import PerplexityReward, StepLikelihoodReward
 from value.text_metrics import BleuReward, ChrfReward, RougeReward, rouge_f1, sentence_bleu, sentence_chrf
@@ -66,6 +66,8 @@ __all__ = [
     "default_embedding_model_path",
     "fit_features",
     "fit_weights",
+    "load_judge",
+    "load_judge_config",
     "load_tuning_set",
     "rouge_f1",
     "sentence_bleu",

@@ -73,6 +73,7 @@ class CausalLMScorer:
         self._tokenizer: Any = None
         self._bos: list[int] = []
         self._cache: OrderedDict[tuple[str, ...], list[np.ndarray]] = OrderedDict()
+        self._next_cache: OrderedDict[tuple[str, tuple[int, ...]], np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
 
     @property
@@ -120,21 +121,75 @@ class CausalLMScorer:
         keys = [tuple(pieces) for pieces in batch]
         with self._lock:
             self._load()
-            todo = list(dict.fromkeys(k for k in keys if k not in self._cache))
-            fresh = self._score_uncached(todo, usage) if todo else {}
-            out = []
-            for key in keys:
-                if key in fresh:
-                    out.append(fresh[key])
-                else:
-                    self._cache.move_to_end(key)
-                    out.append(self._cache[key])
-            for key, value in fresh.items():
-                if self.cache_size:
-                    self._cache[key] = value
-            while len(self._cache) > self.cache_size:
-                self._cache.popitem(last=False)
-            return out
+            return self._through_cache(self._cache, keys, lambda todo: self._score_uncached(todo, usage))
+
+    def _through_cache(self, cache: OrderedDict, keys: list, compute: Any) -> list:
+        """Values for ``keys`` in order: cache hits (refreshed in the LRU) and ``compute(missing keys)``
+        (a dict), which is then cached; the cache is trimmed to ``cache_size``. Caller holds the lock."""
+        todo = list(dict.fromkeys(k for k in keys if k not in cache))
+        fresh = compute(todo) if todo else {}
+        out = []
+        for key in keys:
+            if key in fresh:
+                out.append(fresh[key])
+            else:
+                cache.move_to_end(key)
+                out.append(cache[key])
+        for key, value in fresh.items():
+            if self.cache_size:
+                cache[key] = value
+        while len(cache) > self.cache_size:
+            cache.popitem(last=False)
+        return out
+
+    def next_token_logprobs(
+        self, texts: Sequence[str], token_ids: Sequence[int], usage: Usage | None = None
+    ) -> np.ndarray:
+        """``[len(texts), len(token_ids)]`` float64: ``log p(token | BOS + text)`` for each candidate next token.
+
+        One row per text, however many candidates: each text's logits are read at its last position,
+        so a judge with single-token answers needs one forward pass per ``batch_size`` texts. Texts
+        longer than the context keep their last ``max_length`` tokens. Cached per (text, candidates)
+        like :meth:`piece_logprobs`; ``usage`` is charged with the forward passes and tokens run.
+        """
+        candidates = tuple(int(t) for t in token_ids)
+        keys = [(text, candidates) for text in texts]
+        with self._lock:
+            self._load()
+            vocab = int(self._model.get_output_embeddings().weight.shape[0])
+            bad = [t for t in candidates if not 0 <= t < vocab]
+            if bad:
+                raise ValueError(f"token ids {bad} are outside the model's vocabulary (0..{vocab - 1})")
+            rows = self._through_cache(self._next_cache, keys, lambda todo: self._next_uncached(todo, candidates, usage))
+            return np.stack(rows) if rows else np.zeros((0, len(candidates)))
+
+    def _next_uncached(
+        self, keys: list[tuple[str, tuple[int, ...]]], candidates: tuple[int, ...], usage: Usage | None
+    ) -> dict[tuple[str, tuple[int, ...]], np.ndarray]:
+        import torch
+
+        encoded = [self._encode((text,))[0] for text, _ in keys]
+        empty = [text for (text, _), ids in zip(keys, encoded) if not ids]
+        if empty:
+            raise ValueError(f"cannot predict a next token after an empty text without a BOS token: {empty[:1]!r}")
+        order = sorted(range(len(keys)), key=lambda i: len(encoded[i]))
+        pad = self._tokenizer.pad_token_id if self._tokenizer.pad_token_id is not None else 0
+        wanted = torch.tensor(candidates, dtype=torch.long, device=self.device)
+        results: dict[tuple[str, tuple[int, ...]], np.ndarray] = {}
+        for start in range(0, len(order), self.batch_size):
+            chunk = order[start : start + self.batch_size]
+            ids, mask = _right_padded([encoded[i] for i in chunk], pad)
+            last = mask.sum(dim=1) - 1  # index of each row's last real token
+            with torch.inference_mode():
+                logits = self._model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device)).logits
+                rows = logits[torch.arange(len(chunk), device=self.device), last.to(self.device)].float()
+                logp = torch.log_softmax(rows, dim=-1)[:, wanted].double().cpu().numpy()
+            for counter in (self.usage, usage):
+                if counter is not None:
+                    counter.add(1, int(mask.sum()))
+            for row, i in enumerate(chunk):
+                results[keys[i]] = logp[row].copy()
+        return results
 
     def _encode(self, pieces: tuple[str, ...]) -> tuple[list[int], list[int]]:
         """Token ids (BOS first, front-truncated to max_length) and the piece index of each id (-1 = BOS)."""
@@ -161,11 +216,7 @@ class CausalLMScorer:
             chunk = order[start : start + self.batch_size]
             lengths = [len(encoded[i][0]) for i in chunk]
             width = max(lengths)
-            ids = torch.full((len(chunk), width), pad, dtype=torch.long)
-            mask = torch.zeros((len(chunk), width), dtype=torch.long)
-            for row, i in enumerate(chunk):
-                ids[row, : lengths[row]] = torch.tensor(encoded[i][0], dtype=torch.long)
-                mask[row, : lengths[row]] = 1
+            ids, mask = _right_padded([encoded[i][0] for i in chunk], pad)
             token_lp = np.zeros((len(chunk), max(width - 1, 0)))
             if width > 1:  # a lone token has nothing to be scored against
                 with torch.inference_mode():
@@ -184,3 +235,16 @@ class CausalLMScorer:
                 row_lp = token_lp[row, : lengths[row] - 1]
                 results[keys[i]] = [row_lp[scored_owner == j].copy() for j in range(len(keys[i]))]
         return results
+
+
+def _right_padded(rows: Sequence[Sequence[int]], pad: int) -> tuple[Any, Any]:
+    """``(input_ids, attention_mask)``, both ``[len(rows), longest]`` int64, rows right-padded with ``pad``."""
+    import torch
+
+    width = max(len(r) for r in rows)
+    ids = torch.full((len(rows), width), pad, dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for i, r in enumerate(rows):
+        ids[i, : len(r)] = torch.tensor(list(r), dtype=torch.long)
+        mask[i, : len(r)] = 1
+    return ids, mask

@@ -17,12 +17,24 @@ answer). Then
 - ``0`` otherwise.
 
 Both thresholds are >= 0, so the two cases never overlap; raising a threshold turns verdicts into 0.
-All answers of all states of one ``judge`` call go through the model together (one forward pass per
-``batch_size`` sequences). Deterministic (no sampling).
+All states of one ``judge`` call go through the model together. When every answer is one token of the
+model's tokenizer, each state is one row and the answers are read from its next-token distribution
+(one forward pass per ``batch_size`` states); otherwise each (state, answer) pair is a row (one forward
+pass per ``batch_size`` rows). Deterministic (no sampling). ``score`` gives the scalar form,
+``p(accept) - p(reject)`` in [-1, 1], for searches that take a process reward model.
+
+The bundled judge ``countdown-judge`` (``load_judge("countdown-judge")``) plays the role of Tree of
+Thoughts' value prompt (Yao et al. 2023, arXiv 2305.10601: "sure / likely / impossible" for partial
+Game-of-24 states), learned instead of prompted: a small GPT-2 trained on solver-labelled states of
+training-side puzzles (``teachers.training.judge_data``) to answer ``Y`` (the numbers left can still
+reach the target) or ``N`` (an invalid step, or a dead end) after the marker ``?``. Its ``judge.json``
+holds that template, those answers and the thresholds below which it says neutral (0). LMGT's
+-1 / 0 / +1 shift is how its verdict enters the reward; the search may also prune on it.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import string
 from collections.abc import Mapping, Sequence
@@ -107,10 +119,25 @@ class _AnswerLikelihoods:
         self.length_normalize = length_normalize
         self.usage = Usage()
         self.states = 0
+        self._token_ids: list[int] | None = None  # [] once known that some answer spans several tokens
+
+    def _single_token_ids(self) -> list[int] | None:
+        """Each answer's token id when every answer is one token of the tokenizer, else ``None``."""
+        if self._token_ids is None:
+            encoded = [
+                self.scorer.tokenizer(text, add_special_tokens=False)["input_ids"] for text in self.answers.values()
+            ]
+            self._token_ids = [ids[0] for ids in encoded] if all(len(ids) == 1 for ids in encoded) else []
+        return self._token_ids or None
 
     def __call__(self, states: Sequence[ScoredText]) -> list[dict[str, float]]:
         labels = list(self.answers)
         prompts = [render(self.template, s) for s in states]
+        single = self._single_token_ids()
+        if single is not None:  # one row per state: the answers are next-token candidates
+            table = self.scorer.next_token_logprobs(prompts, single, usage=self.usage)
+            self.states += len(states)
+            return [{label: float(table[i, j]) for j, label in enumerate(labels)} for i in range(len(states))]
         batch = [(p, self.answers[label]) for p in prompts for label in labels]
         scored = self.scorer.piece_logprobs(batch, usage=self.usage)
         self.states += len(states)
@@ -189,6 +216,17 @@ class LMGTJudge(_CountsModelUse):
         """``scale * verdict``: what the search adds to each node's immediate reward."""
         return [self.config.scale * v for v in self.judge(states)]
 
+    def score(self, states: Sequence[ScoredText]) -> list[float]:
+        """A scalar verdict in [-1, 1] per state: ``p(accept) - p(reject)``, the answers' probabilities
+        renormalised over the answers (accept, reject, and neutral when it has one), as a process reward
+        model gives. Same forward passes as :meth:`judge` (the scorer's cache serves both)."""
+        out = []
+        for lp in self.answer_logprobs(states):
+            top = max(lp.values())
+            weights = {label: math.exp(v - top) for label, v in lp.items()}
+            out.append((weights["accept"] - weights["reject"]) / sum(weights.values()))
+        return out
+
 
 class LMTerminalValidator(_CountsModelUse):
     """Terminal detection by a small model: ``is_final`` iff ``log p(yes) - log p(no) > threshold``.
@@ -222,3 +260,80 @@ class LMTerminalValidator(_CountsModelUse):
     def is_final(self, states: Sequence[ScoredText]) -> list[bool]:
         """Whether each state looks finished to the validator model."""
         return [m > self.threshold for m in self.final_margin(states)]
+
+
+# --------------------------------------------------------------------------------------------
+# Loading a judge with the template, answers and thresholds stored next to its weights.
+# --------------------------------------------------------------------------------------------
+
+JUDGE_CONFIG_FILE = "judge.json"
+_CONFIG_TYPES: dict[str, tuple[type, ...]] = {
+    "template": (str,), "accept": (str,), "neutral": (str, type(None)), "reject": (str,),
+    "accept_threshold": (int, float), "reject_threshold": (int, float), "length_normalize": (bool,),
+    "scale": (int, float),
+}
+
+
+def load_judge_config(path: str | Path) -> LMGTJudgeConfig:
+    """The ``LMGTJudgeConfig`` in a ``judge.json`` file (any subset of its fields; the rest default).
+
+    ``ValueError`` naming the file and the bad key or value (unknown keys are errors, not ignored).
+    """
+    path = Path(path)
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ValueError(f"cannot read judge config {path}: {exc.strerror or exc}") from exc
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    if not isinstance(raw, dict):
+        raise ValueError(f"{path}: expected a JSON object with LMGTJudgeConfig fields, got {type(raw).__name__}")
+    unknown = sorted(set(raw) - set(_CONFIG_TYPES))
+    if unknown:
+        raise ValueError(f"{path}: unknown keys {unknown}; allowed: {sorted(_CONFIG_TYPES)}")
+    for key, value in raw.items():
+        kinds = _CONFIG_TYPES[key]
+        if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+            raise ValueError(f"{path}: {key!r} must be {' or '.join(k.__name__ for k in kinds)}, got {value!r}")
+    try:
+        return LMGTJudgeConfig(**{k: float(v) if isinstance(v, int) and not isinstance(v, bool) else v for k, v in raw.items()})
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
+
+
+def judge_model_dir(name_or_path: str | Path) -> Path:
+    """A local HF model directory as is, or a bundled model name (``countdown-judge``) as its directory.
+
+    ``FileNotFoundError`` naming the value and the bundled names when it is neither, or when the
+    directory holds no ``config.json``.
+    """
+    path = Path(name_or_path).expanduser()
+    if not path.is_dir():
+        from teachers.bundled import bundled_models
+
+        models = bundled_models()
+        if str(name_or_path) not in models:
+            raise FileNotFoundError(
+                f"judge model {str(name_or_path)!r} is neither a directory nor a bundled model; pass a local "
+                f"Hugging Face causal LM directory or one of: {', '.join(models) or 'none (run scripts/train_bundled_models.py)'}"
+            )
+        path = models[str(name_or_path)].path
+    if not (path / "config.json").is_file():
+        raise FileNotFoundError(f"judge model directory {str(path)!r} has no config.json; is it a Hugging Face model directory?")
+    return path
+
+
+def load_judge(
+    name_or_path: str | Path, *, device: str = "cpu", batch_size: int = 256, scorer: CausalLMScorer | None = None
+) -> LMGTJudge:
+    """An :class:`LMGTJudge` on a model directory or bundled name, asked as its ``judge.json`` says.
+
+    With no ``judge.json`` next to the weights the default :class:`LMGTJudgeConfig` is used (any causal
+    LM, e.g. a teacher, judged by the " good" / " neutral" / " bad" likelihoods). ``batch_size`` states
+    go through one forward pass (the bundled judge answers with one token, so one row per state);
+    ``scorer`` shares an already loaded model instead. Loading the weights is lazy (first ``judge``).
+    """
+    path = judge_model_dir(name_or_path)
+    config_path = path / JUDGE_CONFIG_FILE
+    config = load_judge_config(config_path) if config_path.is_file() else LMGTJudgeConfig()
+    return LMGTJudge(scorer or CausalLMScorer(path, device=device, batch_size=batch_size), config)

@@ -105,9 +105,14 @@ def example_stream(kind: DataKind, seed: int) -> Iterator[str]:
     rng = random.Random(seed)
     game24, others = game24_training_puzzles(), other_training_puzzles(seed)
     while True:
-        pool = game24 if rng.random() < GAME24_SHARE else others
-        base = rng.choice(pool)
-        numbers = list(base.numbers)
-        rng.shuffle(numbers)
-        puzzle = Puzzle(base.id, tuple(numbers), base.target)
+        puzzle = draw_puzzle(game24, others, GAME24_SHARE, rng)
         yield format_prompt(puzzle) + "".join(response(kind, puzzle, rng))
+
+
+def draw_puzzle(game24: list[Puzzle], others: list[Puzzle], game24_share: float, rng: random.Random) -> Puzzle:
+    """A puzzle from ``game24`` (with probability ``game24_share``) or ``others``, its numbers shuffled."""
+    pool = game24 if rng.random() < game24_share else others
+    base = rng.choice(pool)
+    numbers = list(base.numbers)
+    rng.shuffle(numbers)
+    return Puzzle(base.id, tuple(numbers), base.target)

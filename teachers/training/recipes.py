@@ -9,6 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from teachers.training.data import DATA_KINDS
+from teachers.training.judge_data import JUDGE_DATA_KIND
+
+# The teachers' kinds (``teachers.training.data``) and the judge's (``teachers.training.judge_data``).
+TRAINING_KINDS: tuple[str, ...] = (*DATA_KINDS, JUDGE_DATA_KIND)
 
 
 @dataclass(frozen=True)
@@ -26,8 +30,8 @@ class Recipe:
     n_head: int = 2
 
     def __post_init__(self) -> None:
-        if self.data not in DATA_KINDS:
-            raise ValueError(f"recipe {self.name!r}: data must be one of {DATA_KINDS}, got {self.data!r}")
+        if self.data not in TRAINING_KINDS:
+            raise ValueError(f"recipe {self.name!r}: data must be one of {TRAINING_KINDS}, got {self.data!r}")
         if self.n_embd % self.n_head or self.n_embd // self.n_head != 64:
             raise ValueError(f"recipe {self.name!r}: head dimension must be 64 for vLLM CPU kernels")
         if self.steps < 1 or self.batch_size < 1:
@@ -39,6 +43,8 @@ RECIPES: tuple[Recipe, ...] = (
     Recipe("countdown-noisy", data="noisy", n_layer=2, steps=500, seed=2),
     Recipe("countdown-format", data="walk", n_layer=1, steps=200, seed=3),
     Recipe("countdown-policy", data="solution", n_layer=2, steps=450, seed=4),
+    # The judge: loss on one verdict token per state, so more, larger batches than the teachers.
+    Recipe("countdown-judge", data="judge", n_layer=3, steps=1500, batch_size=128, seed=5),
 )
 
 

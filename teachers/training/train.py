@@ -13,10 +13,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from teachers.training.data import example_stream
+from teachers.training.judge_data import JUDGE_DATA_KIND, judge_examples
+from teachers.training.judge_format import IGNORE_INDEX, JUDGE_CONFIG_FILE, judge_config, judge_token_rows
 from teachers.training.recipes import Recipe
 from teachers.training.tokenizer import MODEL_MAX_LENGTH, build_tokenizer, save_tokenizer
 
-IGNORE_INDEX = -100  # label for prompt and padding positions: no loss there
 WARMUP_SHARE = 0.05
 FINAL_LR_SHARE = 0.1
 
@@ -44,29 +45,38 @@ def build_model(recipe: Recipe, tokenizer):
 def batches(recipe: Recipe, tokenizer) -> Iterator[tuple["torch.Tensor", "torch.Tensor", "torch.Tensor"]]:
     """Endless ``(input_ids, attention_mask, labels)`` batches, each ``[batch_size, longest]`` int64.
 
-    Right-padded; labels are ``IGNORE_INDEX`` on the prompt (its two lines) and on padding, so the
-    loss is on the response and the final EOS only.
+    Right-padded; labels are ``IGNORE_INDEX`` wherever there is no loss: for the teachers' kinds on
+    the prompt (its two lines) and on padding, so the loss is on the response and the final EOS; for
+    the judge's kind everywhere but its verdicts (``teachers.training.judge_format.judge_token_rows``).
     """
     import torch
 
-    stream = example_stream(recipe.data, recipe.seed)
+    if recipe.data == JUDGE_DATA_KIND:
+        stream = judge_token_rows(judge_examples(recipe.seed), tokenizer)
+    else:
+        stream = _response_rows(recipe, tokenizer)
     while True:
-        rows: list[tuple[list[int], int]] = []
-        for _ in range(recipe.batch_size):
-            text = next(stream)
-            prompt_end = text.index("\n", text.index("\n") + 1) + 1
-            prompt_ids = tokenizer.encode(text[:prompt_end])
-            response_ids = tokenizer.encode(text[prompt_end:]) + [tokenizer.eos_token_id]
-            rows.append((prompt_ids + response_ids, len(prompt_ids)))
+        rows = [next(stream) for _ in range(recipe.batch_size)]
         width = max(len(ids) for ids, _ in rows)
         input_ids = torch.full((len(rows), width), tokenizer.pad_token_id, dtype=torch.long)
         labels = torch.full((len(rows), width), IGNORE_INDEX, dtype=torch.long)
         mask = torch.zeros((len(rows), width), dtype=torch.long)
-        for i, (ids, prompt_len) in enumerate(rows):
+        for i, (ids, row_labels) in enumerate(rows):
             input_ids[i, : len(ids)] = torch.tensor(ids)
-            labels[i, prompt_len : len(ids)] = torch.tensor(ids[prompt_len:])
+            labels[i, : len(ids)] = torch.tensor(row_labels)
             mask[i, : len(ids)] = 1
         yield input_ids, mask, labels
+
+
+def _response_rows(recipe: Recipe, tokenizer) -> Iterator[tuple[list[int], list[int]]]:
+    """``(prompt + response + EOS token ids, labels)`` for the teachers' kinds: no loss on the prompt."""
+    stream = example_stream(recipe.data, recipe.seed)
+    while True:
+        text = next(stream)
+        prompt_end = text.index("\n", text.index("\n") + 1) + 1
+        prompt_ids = tokenizer.encode(text[:prompt_end])
+        response_ids = tokenizer.encode(text[prompt_end:]) + [tokenizer.eos_token_id]
+        yield prompt_ids + response_ids, [IGNORE_INDEX] * len(prompt_ids) + response_ids
 
 
 def learning_rate(recipe: Recipe, step: int) -> float:
@@ -80,7 +90,8 @@ def learning_rate(recipe: Recipe, step: int) -> float:
 
 
 def train(recipe: Recipe, out_dir: Path, log: Callable[[str], None] = print) -> dict[str, float]:
-    """Train ``recipe`` and write ``out_dir`` (config.json, model.safetensors, tokenizer files).
+    """Train ``recipe`` and write ``out_dir`` (config.json, model.safetensors, tokenizer files; judge.json
+    for the judge's data kind).
 
     Returns ``{"final_loss", "seconds", "parameters"}``; also written to ``out_dir/training.json``.
     """
@@ -125,3 +136,5 @@ def save(model, tokenizer, recipe: Recipe, summary: dict[str, float], out_dir: P
     save_tokenizer(tokenizer, out_dir)
     provenance = {"recipe": asdict(recipe), **{k: round(v, 4) for k, v in summary.items()}}
     (out_dir / "training.json").write_text(json.dumps(provenance, indent=2, sort_keys=True) + "\n")
+    if recipe.data == JUDGE_DATA_KIND:  # how value.judge.load_judge asks this model
+        (out_dir / JUDGE_CONFIG_FILE).write_text(json.dumps(judge_config(), indent=2, sort_keys=True) + "\n")

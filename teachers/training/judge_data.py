@@ -1,0 +1,207 @@
+"""Seeded training states for the bundled judge ``countdown-judge``, labelled by the exact solver.
+
+One example is a countdown state as the search sees it — ``format_prompt(puzzle)`` and 1..k-1 step
+lines written like the teachers write them (``8-4=4 (left: 7 8 4)``) — and a verdict:
+
+- **accept** (``reachable=True``): every step is valid (:func:`mcts.tasks.countdown.apply_steps`) and
+  the numbers left can still reach the target (:func:`mcts.tasks.countdown_solver.is_solvable`);
+- **reject** (``reachable=False``): the last step is invalid, or the numbers left cannot reach it.
+
+The label is always computed by the task's checker and the solver, never assumed from how a state was
+built. States are balanced: each draw first picks the wanted label (50/50), then a depth uniformly
+among 1..k-1 steps (k = count of numbers), then builds a state of that label:
+
+- reachable: the first ``depth`` steps of a random solution (uniform among winning moves per step);
+- unreachable, valid: ``depth - 1`` steps from a solution or a random walk, then a legal move that
+  leaves the target out of reach (or any legal move when the prefix is already dead);
+- unreachable, invalid (share :data:`INVALID_SHARE` of unreachable states): the same prefix, then a
+  legal move spoiled in one of the ways models get steps wrong (:func:`spoil_move`): wrong result,
+  wrong ``(left: ...)`` list, an operand that is not available, a truncated division.
+
+Puzzles: every solvable Game-of-24 number set on the training side of
+:func:`~mcts.tasks.countdown_solver.puzzle_split` (share :data:`GAME24_SHARE`), else seeded puzzles
+with other targets and 3 or 4 numbers, as the teacher data has. Stricter than the teachers' data: a
+puzzle with another target is kept only if its number set is also on the training side *for target
+24*, so no held-out Game-of-24 number set appears in the judge's data in any order or with any target.
+Puzzles on the judge's own dev side (:func:`judge_dev_split`, 10 % of the training side) are left out
+of the training stream, so model size and steps can be chosen on unseen puzzles without touching the
+held-out side.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import zlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from mcts.tasks.countdown import Puzzle, apply_steps, format_prompt, format_step
+from mcts.tasks.countdown_solver import after_move, generate_puzzles, is_solvable, legal_moves, puzzle_split, solve
+from teachers.training.data import draw_puzzle
+
+JUDGE_DATA_KIND = "judge"
+# Share of Game-of-24 puzzles (the benchmark's default); the rest have other targets, 3 or 4 numbers.
+GAME24_SHARE = 0.7
+# Share of unreachable states whose last step is invalid (the rest are valid steps into a dead end).
+INVALID_SHARE = 0.35
+# Share of unreachable states whose prefix is a random walk (may already be dead) rather than a solution's.
+WALK_PREFIX_SHARE = 0.5
+DEV_SHARE_PERCENT = 10
+
+Side = Literal["fit", "dev"]
+
+
+@dataclass(frozen=True)
+class JudgeExample:
+    """A state (``puzzle`` + ``steps``, each step ending in ``"\\n"``) and its solver label."""
+
+    puzzle: Puzzle
+    steps: tuple[str, ...]
+    reachable: bool
+
+    @property
+    def depth(self) -> int:
+        return len(self.steps)
+
+
+def judge_dev_split(numbers: Sequence[int], target: int) -> Side:
+    """A fixed 90/10 split of training-side puzzles: ``"dev"`` ones never enter the judge's training."""
+    key = " ".join(map(str, sorted(numbers))) + f"|{target}|judge-dev"
+    return "dev" if zlib.crc32(key.encode()) % 100 < DEV_SHARE_PERCENT else "fit"
+
+
+def is_judge_training_side(numbers: Sequence[int], target: int) -> bool:
+    """Training side for ``target`` and, for four numbers, for Game of 24 too (see the module docstring)."""
+    if puzzle_split(numbers, target) != "train":
+        return False
+    return len(numbers) != 4 or puzzle_split(numbers, 24) == "train"
+
+
+def judge_puzzles(side: Side, seed: int) -> tuple[list[Puzzle], list[Puzzle]]:
+    """``(game24, others)``: the solvable training-side puzzles of ``side`` (deterministic in ``seed``)."""
+    sets = itertools.combinations_with_replacement(range(1, 14), 4)
+    game24 = [
+        Puzzle(f"judge-g24-{i:04d}", numbers, 24)
+        for i, numbers in enumerate(sets)
+        if is_judge_training_side(numbers, 24) and judge_dev_split(numbers, 24) == side and is_solvable(numbers, 24)
+    ]
+    drawn = [
+        *generate_puzzles(3000, seed, count=4, target=(1, 100), split="train"),
+        *generate_puzzles(1500, seed + 1, count=3, target=(1, 60), split="train"),
+    ]
+    others = [p for p in drawn if is_judge_training_side(p.numbers, p.target) and judge_dev_split(p.numbers, p.target) == side]
+    return game24, others
+
+
+def reachable(puzzle: Puzzle, steps: Sequence[str]) -> bool:
+    """The label: every step valid and the numbers left can still make ``puzzle.target``."""
+    state = apply_steps(puzzle, steps)
+    return not state.invalid and is_solvable(state.remaining, puzzle.target)
+
+
+def spoil_move(available: tuple[int, ...], rng: random.Random) -> str:
+    """An invalid step line built from a random legal move of ``available`` (consumes ``rng``).
+
+    One of: the result off by 1..3 (or doubled), with a ``(left: ...)`` list consistent with it; the right
+    result but a wrong ``(left: ...)`` list (an operand kept, a number dropped or changed); an operand
+    that is not available (arithmetic right); a division written with its quotient truncated.
+    """
+    left, op, right = rng.choice(legal_moves(available))
+    value = after_move(available, (left, op, right))[-1]
+    rest = list(after_move(available, (left, op, right))[:-1])
+    kind = rng.randrange(4)
+    if kind == 0:
+        wrong = value * 2 if value > 3 and rng.random() < 0.2 else value + rng.choice([-3, -2, -1, 1, 2, 3])
+        wrong = wrong if wrong >= 0 and wrong != value else value + 1
+        return _line(left, op, right, wrong, [*rest, wrong])
+    if kind == 1:
+        shown = [*rest, value]
+        how = rng.randrange(3)
+        if how == 0:
+            shown.insert(rng.randrange(len(shown)), rng.choice([left, right]))  # an operand kept
+        elif how == 1 and len(shown) > 1:
+            shown.pop(rng.randrange(len(shown) - 1))  # an unused number dropped
+        else:
+            i = rng.randrange(len(shown))
+            shown[i] = shown[i] + rng.choice([-2, -1, 1, 2]) if shown[i] > 2 else shown[i] + 1
+        return _line(left, op, right, value, shown)
+    if kind == 2:
+        missing = [n for n in range(1, 14) if n not in available]
+        other = rng.choice(missing) if missing else max(available) + 1
+        new_left, new_right = (other, right) if rng.random() < 0.5 else (left, other)
+        if op == "-" and new_left < new_right or op == "/" and (new_right == 0 or new_left % new_right):
+            op = "+"
+        result = after_move((new_left, new_right), (new_left, op, new_right))[-1]
+        return _line(new_left, op, new_right, result, [*rest, result])
+    pairs = [(a, b) for a, b in itertools.permutations(available, 2) if b > 1 and a % b]
+    if not pairs:
+        return _line(left, op, right, value + 1, [*rest, value + 1])
+    a, b = rng.choice(pairs)
+    rest = list(available)
+    rest.remove(a)
+    rest.remove(b)
+    return _line(a, "/", b, a // b, [*rest, a // b])
+
+
+def _line(left: int, op: str, right: int, result: int, left_list: Sequence[int]) -> str:
+    return f"{left}{op}{right}={result} (left: {' '.join(map(str, left_list))})\n"
+
+
+def _prefix(puzzle: Puzzle, length: int, rng: random.Random) -> list[str]:
+    """``length`` valid steps: from a random solution, or (share WALK_PREFIX_SHARE) random legal moves."""
+    if rng.random() < WALK_PREFIX_SHARE:
+        steps, available = [], puzzle.numbers
+        for _ in range(length):
+            move = rng.choice(legal_moves(available))
+            steps.append(format_step(*move, available))
+            available = after_move(available, move)
+        return steps
+    solution = solve(puzzle.numbers, puzzle.target, rng)
+    assert solution is not None, f"judge puzzle {puzzle} has no solution"
+    return solution[:length]
+
+
+def sample_state(puzzle: Puzzle, depth: int, want_reachable: bool, rng: random.Random) -> JudgeExample:
+    """One state of ``depth`` steps of ``puzzle`` (solvable), aiming at the label ``want_reachable``.
+
+    The label is computed, not assumed: it differs from the wish only when no state of the wanted kind
+    exists at this depth after a few tries (rare: e.g. every last move of a state wins).
+    """
+    if not 1 <= depth < len(puzzle.numbers):
+        raise ValueError(f"depth must be in 1..{len(puzzle.numbers) - 1} for {puzzle.numbers}, got {depth}")
+    steps: list[str] = []
+    for _ in range(8):
+        if want_reachable:
+            solution = solve(puzzle.numbers, puzzle.target, rng)
+            assert solution is not None, f"judge puzzle {puzzle} has no solution"
+            steps = solution[:depth]
+        else:
+            steps = _prefix(puzzle, depth - 1, rng)
+            available = apply_steps(puzzle, steps).remaining
+            if rng.random() < INVALID_SHARE:
+                steps.append(spoil_move(available, rng))
+            else:
+                dead = [m for m in legal_moves(available) if not is_solvable(after_move(available, m), puzzle.target)]
+                move = rng.choice(dead or legal_moves(available))
+                steps.append(format_step(*move, available))
+        label = reachable(puzzle, steps)
+        if label == want_reachable:
+            break
+    return JudgeExample(puzzle, tuple(steps), label)
+
+
+def judge_examples(seed: int, side: Side = "fit") -> Iterator[JudgeExample]:
+    """An endless seeded stream of balanced judge examples from the ``side`` puzzles (same seed, same stream).
+
+    Each draws a puzzle (Game of 24 with probability :data:`GAME24_SHARE`), shuffles its numbers, then
+    the label (50/50) and the depth (uniform), and calls :func:`sample_state`.
+    """
+    rng = random.Random(seed)
+    game24, others = judge_puzzles(side, seed)
+    while True:
+        puzzle = draw_puzzle(game24, others, GAME24_SHARE, rng)
+        want = rng.random() < 0.5
+        depth = rng.randint(1, len(puzzle.numbers) - 1)
+        yield sample_state(puzzle, depth, want, rng)
