@@ -31,7 +31,7 @@ judge included (batched methods run the puzzles together, MCTS --concurrent at a
 
 Full run (the numbers in benchmarks/RESULTS.md; about 30-60 min on 2 CPU cores):
 
-    python benchmarks/search_quality.py --puzzles 100 --budgets 100 200 400 800 1600 --threads 2 \\
+    python benchmarks/search_quality.py --puzzles 100 --budgets 100 200 400 800 1600 --threads 2 --html curves.html \\
         --json benchmarks/results/search_quality.json --plot benchmarks/results/search_quality.png
 
 Hard puzzles (at most 3 winning first moves, see mcts.tasks.countdown_solver.is_hard): add --hard.
@@ -220,6 +220,7 @@ def parse_args(argv):
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--json", type=Path, help="write the curves here")
     parser.add_argument("--plot", type=Path, help="write a solve-rate-vs-tokens PNG here")
+    parser.add_argument("--html", type=Path, help="write the curves as one self-contained HTML page here")
     args = parser.parse_args(argv)
     bad = [b for b in args.budgets if b < 1]
     if bad or args.puzzles < 1 or args.dev_puzzles < 1:
@@ -271,6 +272,10 @@ def main(argv=None) -> int:
         args.json.write_text(json.dumps(report, indent=2) + "\n")
     if args.plot:
         plot(curves, args.plot)
+    if args.html:
+        from mcts.report import curves_html
+
+        curves_html(curves, args.html, title=f"search quality: {len(tasks)} puzzles, judge {args.judge}")
     return 0
 
 

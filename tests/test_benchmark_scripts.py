@@ -51,7 +51,9 @@ def test_search_quality_compares_methods_and_writes_the_curves(tmp_path):
     out = tmp_path / "sq.json"
     run_script("search_quality.py", "--puzzles", "3", "--budgets", "40", "80", "--dev-puzzles", "3", "--judge", "solver",
                "--methods", "greedy", "best_of_n", "tot_bfs", "beam", "mcts_ensemble_dynamic", "oracle_judge_mcts",
-               "--json", str(out))
+               "--json", str(out), "--html", str(tmp_path / "sq.html"))
+    page = (tmp_path / "sq.html").read_text()
+    assert "mcts_ensemble_dynamic" in page and "<script" in page
     report = json.loads(out.read_text())
     assert report["puzzles"] == 3
     teachers = ["countdown-expert", "countdown-noisy", "countdown-format"]
