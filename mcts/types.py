@@ -322,5 +322,9 @@ class SearchResult:
     judge_calls: int = 0
     judge_tokens: int = 0
     judge_seconds: float = 0.0
+    # Failed teacher calls per teacher name; ``interrupted`` says why the search could not go on
+    # (every teacher down): such a result is not a finished task.
+    faults: dict[str, int] = field(default_factory=dict)
+    interrupted: str | None = None
     # The searched tree (an ``mcts.Tree``), for saving or inspection; not part of equality.
     tree: object = field(default=None, compare=False, repr=False)

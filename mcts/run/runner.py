@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from rich.console import Console, Group
 from rich.live import Live
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -108,6 +109,10 @@ async def _run(config, tasks, teachers, resume, evaluator_factory, judge, valida
 
     def saved(i: int, result) -> bool:
         index, task = len(done) + i, todo[i]
+        if result.interrupted and not totals.stopped:
+            # Not a finished task: nothing of it is recorded, and --resume searches it again.
+            totals.stopped = f"stopped at task {task.id}: {result.interrupted}; fix the teachers, then --resume"
+            console.print(f"[red]{escape(totals.stopped)}[/red]")
         if totals.stopped or not save_task(run_dir, index, task, result, searcher.weights, totals, console):
             return False
         progress.update(bar, advance=1, solved=totals.solved, tokens=totals.tokens)
@@ -133,7 +138,7 @@ def save_task(run_dir, index, task, result, weights, totals, console) -> bool:
     except (DiskFullError, OSError) as err:
         if not totals.stopped:
             totals.stopped = f"stopped before saving task {task.id}: {err}"
-            console.print(f"[red]{totals.stopped}[/red]")
+            console.print(f"[red]{escape(totals.stopped)}[/red]")
         return False
     totals.add(
         {"solved": result.solved, "tokens": result.generated_tokens, "simulations": result.simulations, "seconds": result.seconds}

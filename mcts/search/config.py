@@ -167,3 +167,11 @@ class SearchConfig:
     judge: JudgeConfig = field(default_factory=JudgeConfig)
     stop_on_solve: bool = True
     seed: int = 0
+    # A benched (failed) teacher is probed with one small request every this many tasks.
+    probe_every: int = 4
+
+    def __post_init__(self) -> None:
+        _check(isinstance(self.stop_on_solve, bool), f"stop_on_solve must be true or false, got {self.stop_on_solve!r}")
+        _check(isinstance(self.seed, int) and not isinstance(self.seed, bool) and 0 <= self.seed < 2**63,
+               f"seed must be an integer in [0, 2**63), got {self.seed!r}")
+        _check(isinstance(self.probe_every, int) and self.probe_every >= 1, f"probe_every must be >= 1, got {self.probe_every!r}")

@@ -12,18 +12,20 @@
     9. credit     the teachers along every path that finished                  -> credit.py
 
 Stages pass data, not a shared bag: each takes what it reads and returns what it made; this loop
-owns the per-task bookkeeping (what was spent, the widening pool, the benched teachers, the solved
-nodes) and is the only place that writes it. Python never walks the tree node by node: every tree
+owns the per-task bookkeeping (what was spent, the widening pool, the solved nodes; the benched
+teachers are the searcher's, shared by its searches) and is the only place that writes it. Python never walks the tree node by node: every tree
 call takes a whole batch.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
 
+from mcts.search.bench import TeacherBench
 from mcts.search.config import SearchConfig
 from mcts.search.credit import credit_finished
 from mcts.search.evaluate import Evaluation, LeafEvaluator, LeafToEvaluate, Rollout, chosen_children
@@ -58,6 +60,7 @@ class TaskSearch:
         evaluator: LeafEvaluator | None = None,
         judge: Judge | None = None,
         validator: TerminalValidator | None = None,
+        bench: TeacherBench | None = None,
         delimiter: str = "\n",
     ) -> None:
         if len(weights.names) != len(teachers):
@@ -73,7 +76,9 @@ class TaskSearch:
         self.usage = SearchUsage()
         self.judge_cost = JudgeCost()
         self.pool: dict[int, list[Candidate]] = {}  # candidates held back by progressive widening
-        self.benched: set[int] = set()
+        self.bench = bench or TeacherBench([t.name for t in teachers], config.probe_every)
+        self.faults_before = Counter(self.bench.faults)
+        self.interrupted: str | None = None
         self.misses: dict[int, int] = {}  # leaf -> expansions that brought nothing new
         self.solved: list[int] = []
         self.prefix: tuple[str, ...] = ()  # steps above the root, after a reroot
@@ -81,16 +86,24 @@ class TaskSearch:
     # --- the loop -------------------------------------------------------------------------------
 
     async def run(self) -> SearchResult:
-        """Iterate until a budget is spent (or the task is solved, if ``stop_on_solve``)."""
+        """Iterate until a budget is spent (or the task is solved, if ``stop_on_solve``); a search
+        that loses every teacher stops and is reported ``interrupted``."""
+        self.usage.add(await self.bench.probe(self.teachers, self.task.prompt), Counter())
         idle = 0
         while self.usage.exhausted(self.config.budget) is None:
             if self.config.stop_on_solve and self.solved:
                 break
+            if self.bench.all_down:
+                self.interrupted = "every teacher failed and is benched"
+                log.warning("search on %s interrupted: %s", self.task.id, self.interrupted)
+                break
             added = await self.iterate()
             idle = 0 if added else idle + 1
-            if idle >= MAX_IDLE_ITERATIONS or len(self.benched) == len(self.teachers):
+            if idle >= MAX_IDLE_ITERATIONS:
                 log.warning("search on %s stalled: nothing new after %d iterations", self.task.id, idle)
                 break
+        if self.bench.all_down and not self.interrupted and not self.solved:
+            self.interrupted = "every teacher failed and is benched"
         return self.result()
 
     async def iterate(self) -> int:
@@ -106,14 +119,16 @@ class TaskSearch:
 
         # 2. pick, 3. propose — only leaves with nothing held back (widening takes the pool first)
         asking = [leaf for leaf in leaves if not self.pool.get(leaf)]
-        picks = pick_teachers(self.weights, len(asking), config.expansion.teachers_per_leaf, self.benched)
+        picks = pick_teachers(self.weights, len(asking), config.expansion.teachers_per_leaf, self.bench.ids)
         fresh: dict[int, list[Candidate]] = {}
+        faulted: set[int] = set()  # leaves a failed teacher left without proposals: asked again, not closed
         if asking and picks.size:
             proposed = await propose(
                 self.teachers, [self.prompt(leaf) for leaf in asking], picks, config.expansion, self.delimiter, self.rng
             )
             self.usage.add(proposed.tokens, proposed.calls)
-            self.bench(proposed.failed)
+            self.fail(proposed.failed)
+            faulted = {asking[row] for row in proposed.failed_rows}
             # 4. merge
             probs = self.weights.probabilities()
             for leaf, props in zip(asking, proposed.per_leaf):
@@ -137,7 +152,7 @@ class TaskSearch:
         for cands in taken:
             per_leaf.append(children[start : start + len(cands)])
             start += len(cands)
-        stuck = self.close_stuck_leaves(leaves, per_leaf)
+        stuck = self.close_stuck_leaves(leaves, per_leaf, faulted)
 
         # 7. evaluate (a rollout's chain is scored and added like the children)
         open_scored, start = [], 0
@@ -196,18 +211,19 @@ class TaskSearch:
                 finished.append((int(child), 1.0 if s.outcome.solved else 0.0))
         return finished
 
-    def bench(self, failed: dict[int, Exception]) -> None:
+    def fail(self, failed: dict[int, Exception]) -> None:
         for teacher_id, error in failed.items():
-            log.warning("teacher %s failed and is benched for this task: %s", self.teachers[teacher_id].name, error)
-            self.benched.add(teacher_id)
+            self.bench.fail(teacher_id, error)
 
-    def close_stuck_leaves(self, leaves: Sequence[int], per_leaf: Sequence[np.ndarray]) -> set[int]:
+    def close_stuck_leaves(self, leaves: Sequence[int], per_leaf: Sequence[np.ndarray], faulted: set[int]) -> set[int]:
         """Leaves that got no new child: one whose children are all closed, some by the judge, is
         asked again (``expansion.retries`` times), since nothing below it can be searched; then, or
         at once for the others, it is closed: a childless one becomes a dead end (terminal, value 0),
-        one with children stops widening. Returns the leaves whose selection is cancelled."""
+        one with children stops widening. A leaf whose teacher failed (``faulted``) is only asked
+        again: a fault says nothing about the state. Returns the leaves whose selection is cancelled."""
         empty = [leaf for leaf, kids in zip(leaves, per_leaf) if len(kids) == 0]
-        retry = set()
+        retry = {leaf for leaf in empty if leaf in faulted}
+        empty = [leaf for leaf in empty if leaf not in faulted]
         for leaf in empty:
             kids = self.tree.children(leaf)
             if len(kids.ids) == 0 or not kids.terminal.all() or not any(n.pruned for n in self.tree.notes.many(kids.ids)):
@@ -227,7 +243,7 @@ class TaskSearch:
     def rollout_teacher(self, child: int) -> int:
         """The teacher a rollout below ``child`` uses (``evaluation.rollout_teacher``)."""
         mode = self.config.evaluation.rollout_teacher
-        working = [i for i in range(len(self.teachers)) if i not in self.benched] or list(range(len(self.teachers)))
+        working = [i for i in range(len(self.teachers)) if i not in self.bench] or list(range(len(self.teachers)))
         if mode == "top":
             probs = self.weights.probabilities()
             return max(working, key=lambda i: probs[i])
@@ -271,7 +287,7 @@ class TaskSearch:
             )
         evaluation = await self.evaluator.evaluate(leaves, self.teachers, self.rng)
         self.usage.add(evaluation.tokens, evaluation.calls, rollout=True)
-        self.bench(evaluation.failed)
+        self.fail(evaluation.failed)
         chain_returns, finished = await self.add_chains([c for _, c in rows], evaluation)
         v = evaluation.value_weight
         estimates = evaluation.values if evaluation.values is not None else np.zeros(len(rows))
@@ -320,7 +336,10 @@ class TaskSearch:
     # --- results and tree surgery ----------------------------------------------------------------
 
     def result(self) -> SearchResult:
-        return collect_result(self.tree, self.task, self.prefix, self.solved, self.usage, self.judge_cost)
+        faults = {k: v - self.faults_before.get(k, 0) for k, v in self.bench.faults.items() if v > self.faults_before.get(k, 0)}
+        return collect_result(
+            self.tree, self.task, self.prefix, self.solved, self.usage, self.judge_cost, faults, self.interrupted
+        )
 
     def reroot(self, node: int) -> None:
         """Commit to ``node``: keep only its subtree (its path becomes the prefix of every prompt) and

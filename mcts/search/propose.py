@@ -19,13 +19,14 @@ class Proposed:
 
     ``per_leaf[i]``: ``(teacher_id, proposal)`` pairs for leaf ``i``; ``tokens``/``calls``: generated
     tokens and requests per teacher name; ``failed``: teacher id -> the error of a teacher whose call
-    failed (after its own retries): its leaves simply got fewer proposals.
+    failed (after its own retries): its leaves (``failed_rows``) got fewer proposals.
     """
 
     per_leaf: list[list[tuple[int, Proposal]]]
     tokens: Counter[str] = field(default_factory=Counter)
     calls: Counter[str] = field(default_factory=Counter)
     failed: dict[int, Exception] = field(default_factory=dict)
+    failed_rows: set[int] = field(default_factory=set)  # leaves one of whose teachers failed
 
 
 async def propose(
@@ -63,6 +64,7 @@ async def propose(
             if not isinstance(reply, Exception):
                 raise reply
             proposed.failed[teacher_id] = reply
+            proposed.failed_rows.update(row for row, _ in by_teacher[teacher_id])
             continue
         name = teachers[teacher_id].name
         for (row, _), proposals in zip(by_teacher[teacher_id], reply):

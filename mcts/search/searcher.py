@@ -16,6 +16,7 @@ import asyncio
 import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 
+from mcts.search.bench import TeacherBench
 from mcts.search.coalesce import RequestCoalescer
 from mcts.search.config import SearchConfig
 from mcts.search.engine import TaskSearch
@@ -56,6 +57,8 @@ class Searcher:
             raise ValueError(f"the weights know {list(self.weights.names)} but the teachers are {[t.name for t in self.teachers]}")
         self.judge = judge
         self.validator = validator
+        # Failed teachers stay benched across this searcher's tasks (probed now and then).
+        self.bench = TeacherBench([t.name for t in self.teachers], self.config.probe_every)
         self._evaluator = evaluator
 
     def _new_evaluator(self) -> LeafEvaluator | None:
@@ -84,7 +87,7 @@ class Searcher:
         config = self.config if seed is None else dataclasses.replace(self.config, seed=seed)
         return TaskSearch(
             task, teachers or self.teachers, self.weights, config, evaluator=self._new_evaluator(),
-            judge=judge or self.judge, validator=self.validator,
+            judge=judge or self.judge, validator=self.validator, bench=self.bench,
         )
 
     def search_many(

@@ -56,7 +56,8 @@ def trajectories(tree: Tree, task: SearchTask, prefix: Sequence[str], paths: Seq
 
 
 def collect_result(
-    tree: Tree, task: SearchTask, prefix: Sequence[str], solved: Sequence[int], usage: SearchUsage, judge: JudgeCost
+    tree: Tree, task: SearchTask, prefix: Sequence[str], solved: Sequence[int], usage: SearchUsage, judge: JudgeCost,
+    faults: dict[str, int] | None = None, interrupted: str | None = None,
 ) -> SearchResult:
     """Every root-to-terminal path as a trajectory; the best is the first solution found, else the
     most visited path."""
@@ -80,5 +81,7 @@ def collect_result(
         judge_calls=judge.calls,
         judge_tokens=judge.tokens,
         judge_seconds=judge.seconds,
+        faults=dict(faults or {}),
+        interrupted=interrupted,
         tree=tree,
     )
