@@ -326,5 +326,8 @@ class SearchResult:
     # (every teacher down): such a result is not a finished task.
     faults: dict[str, int] = field(default_factory=dict)
     interrupted: str | None = None
+    # Why the search stopped: a budget ("simulations", "tokens", "seconds"), "solved", "stalled",
+    # "tree full" (its node budget, ``selection.max_nodes``, is nearly spent) or "teachers down".
+    stop_reason: str | None = None
     # The searched tree (an ``mcts.Tree``), for saving or inspection; not part of equality.
     tree: object = field(default=None, compare=False, repr=False)

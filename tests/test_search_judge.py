@@ -194,3 +194,12 @@ def test_a_wrong_validator_path_is_a_clear_error(tmp_path, capsys):
     run.write_text('[search.terminal]\nvalidator = "/no/such/model"\n')
     code = main(["search", "--config", str(run), "--num-tasks", "1", "--simulations", "4", "--out", str(tmp_path / "o")])
     assert code == 2 and "/no/such/model" in capsys.readouterr().err
+
+
+def test_a_search_near_its_node_budget_finishes_with_what_it_has():
+    from mcts import TreeConfig as Tc
+
+    cfg = config(budget=Budget(simulations=500), selection=Tc(max_nodes=60))
+    result = Searcher([OracleTeacher("t", 0.3)], cfg).search(tasks(1, seed=8)[0])
+    assert result.stop_reason == "tree full" and len(result.tree) <= 60 and result.trajectories
+    assert Searcher([OracleTeacher("t", 0.3)], config()).search(tasks(1, seed=8)[0]).stop_reason == "simulations"

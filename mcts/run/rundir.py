@@ -153,6 +153,7 @@ class RunDir:
             "tokens": result.generated_tokens,
             "calls": result.calls_per_teacher,
             "faults": result.faults,
+            "stop_reason": result.stop_reason,
             "judge_calls": result.judge_calls,
             "judge_tokens": result.judge_tokens,
             "judge_seconds": round(result.judge_seconds, 3),

@@ -79,6 +79,7 @@ class TaskSearch:
         self.bench = bench or TeacherBench([t.name for t in teachers], config.probe_every)
         self.faults_before = Counter(self.bench.faults)
         self.interrupted: str | None = None
+        self.stopped_by: str | None = None
         self.misses: dict[int, int] = {}  # leaf -> expansions that brought nothing new
         self.solved: list[int] = []
         self.prefix: tuple[str, ...] = ()  # steps above the root, after a reroot
@@ -86,25 +87,46 @@ class TaskSearch:
     # --- the loop -------------------------------------------------------------------------------
 
     async def run(self) -> SearchResult:
-        """Iterate until a budget is spent (or the task is solved, if ``stop_on_solve``); a search
-        that loses every teacher stops and is reported ``interrupted``."""
+        """Iterate until a budget is spent (or the task is solved, if ``stop_on_solve``). Why it
+        stopped is the result's ``stop_reason``; a search that loses every teacher is ``interrupted``."""
         self.usage.add(await self.bench.probe(self.teachers, self.task.prompt), Counter())
         idle = 0
-        while self.usage.exhausted(self.config.budget) is None:
-            if self.config.stop_on_solve and self.solved:
-                break
-            if self.bench.all_down:
-                self.interrupted = "every teacher failed and is benched"
-                log.warning("search on %s interrupted: %s", self.task.id, self.interrupted)
+        while True:
+            reason = self.stop_reason(idle)
+            if reason is not None:
                 break
             added = await self.iterate()
             idle = 0 if added else idle + 1
-            if idle >= MAX_IDLE_ITERATIONS:
-                log.warning("search on %s stalled: nothing new after %d iterations", self.task.id, idle)
-                break
-        if self.bench.all_down and not self.interrupted and not self.solved:
+        self.stopped_by = reason
+        if reason == "teachers down" and not self.solved:
             self.interrupted = "every teacher failed and is benched"
+            log.warning("search on %s interrupted: %s", self.task.id, self.interrupted)
+        elif reason == "stalled":
+            log.warning("search on %s stalled: nothing new after %d iterations", self.task.id, idle)
+        elif reason == "tree full":
+            log.warning("search on %s stopped: its tree is near max_nodes (%d nodes)", self.task.id, len(self.tree))
         return self.result()
+
+    def stop_reason(self, idle: int) -> str | None:
+        """Why the search must stop now, or None while it may go on."""
+        spent = self.usage.exhausted(self.config.budget)
+        if spent is not None:
+            return spent
+        if self.config.stop_on_solve and self.solved:
+            return "solved"
+        if self.bench.all_down:
+            return "teachers down"
+        if idle >= MAX_IDLE_ITERATIONS:
+            return "stalled"
+        max_nodes = self.config.selection.max_nodes
+        if max_nodes is not None and len(self.tree) + self.most_nodes_per_iteration() > max_nodes:
+            return "tree full"  # finish with what it has rather than fail mid-iteration
+        return None
+
+    def most_nodes_per_iteration(self) -> int:
+        """An upper bound on the nodes one iteration adds: every leaf's proposals and rollout chain."""
+        e = self.config.expansion
+        return e.batch_leaves * (e.teachers_per_leaf * e.proposals_per_teacher + self.config.terminal.max_depth)
 
     async def iterate(self) -> int:
         """One iteration over a batch of leaves; returns the number of new nodes."""
@@ -338,7 +360,8 @@ class TaskSearch:
     def result(self) -> SearchResult:
         faults = {k: v - self.faults_before.get(k, 0) for k, v in self.bench.faults.items() if v > self.faults_before.get(k, 0)}
         return collect_result(
-            self.tree, self.task, self.prefix, self.solved, self.usage, self.judge_cost, faults, self.interrupted
+            self.tree, self.task, self.prefix, self.solved, self.usage, self.judge_cost, faults, self.interrupted,
+            self.stopped_by,
         )
 
     def reroot(self, node: int) -> None:

@@ -57,7 +57,7 @@ def trajectories(tree: Tree, task: SearchTask, prefix: Sequence[str], paths: Seq
 
 def collect_result(
     tree: Tree, task: SearchTask, prefix: Sequence[str], solved: Sequence[int], usage: SearchUsage, judge: JudgeCost,
-    faults: dict[str, int] | None = None, interrupted: str | None = None,
+    faults: dict[str, int] | None = None, interrupted: str | None = None, stop_reason: str | None = None,
 ) -> SearchResult:
     """Every root-to-terminal path as a trajectory; the best is the first solution found, else the
     most visited path."""
@@ -83,5 +83,6 @@ def collect_result(
         judge_seconds=judge.seconds,
         faults=dict(faults or {}),
         interrupted=interrupted,
+        stop_reason=stop_reason,
         tree=tree,
     )
