@@ -130,3 +130,32 @@ def test_the_written_config_lists_every_key_unset_ones_commented():
             assert f"# {name} = <" in body, f"{table}.{name} (unset) is missing from the written config"
         elif not isinstance(value, dict):
             assert f"\n{name} = " in "\n" + body, f"{table}.{name} is missing from the written config"
+
+
+@pytest.mark.parametrize(
+    ("toml", "key"),
+    [("seed = 1.5", "seed"), ("num_tasks = true", "num_tasks"), ("min_free_mb = nan", "min_free_mb"),
+     ("concurrent_tasks = 2.5", "concurrent_tasks"), ("[search.budget]\nsimulations = \"many\"", "simulations"),
+     ("teachers = [1, 2]", "teachers")],
+)
+def test_values_of_the_wrong_type_are_errors_naming_the_key(tmp_path, toml, key):
+    path = tmp_path / "run.toml"
+    path.write_text(toml + "\n")
+    with pytest.raises(ValueError, match=key):
+        load_run_config(path)
+
+
+def test_config_errors_keep_their_table_names_on_the_terminal(tmp_path, capsys):
+    from mcts.cli import main
+
+    path = tmp_path / "run.toml"
+    path.write_text("[search]\nsimulatons = 3\n")
+    assert main(["search", "--config", str(path), "--out", str(tmp_path / "o")]) == 2
+    assert "in [search]" in capsys.readouterr().err
+
+
+def test_an_impossible_number_of_generated_puzzles_is_refused_at_once(tmp_path, capsys):
+    from mcts.cli import main
+
+    assert main(["search", "--num-tasks", "10000000000", "--out", str(tmp_path / "o")]) == 2
+    assert "at most" in capsys.readouterr().err

@@ -37,6 +37,7 @@ def register(subparsers) -> None:
 def write_report(run_dir: str, out: str | None, max_nodes: int) -> int:
     """Builds the page and prints where it is; 2 with the reason on a bad run directory or option."""
     from rich.console import Console
+    from rich.markup import escape
 
     from mcts.report import build_report
 
@@ -44,7 +45,7 @@ def write_report(run_dir: str, out: str | None, max_nodes: int) -> int:
     try:
         path = build_report(run_dir, out, max_nodes=max_nodes)
     except (FileNotFoundError, ValueError, ImportError) as err:
-        console.print(f"[red]error:[/red] {err}", markup=True, highlight=False)
+        console.print(f"[red]error:[/red] {escape(str(err))}", markup=True, highlight=False)
         return 2
     console.print(f"report: {path}", highlight=False)
     return 0

@@ -68,6 +68,7 @@ def overrides_from(args: argparse.Namespace) -> dict:
 
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
+    from rich.markup import escape
 
     from mcts.run.config import load_run_config
     from mcts.run.runner import run_search
@@ -81,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
         evaluator_factory = build_evaluator(config)
         teachers = build_teachers(config)
     except (ValueError, OSError) as err:  # a bad config, data file or model path
-        console.print(f"[red]error:[/red] {err}")
+        console.print(f"[red]error:[/red] {escape(str(err))}")
         return 2
     try:
         judge = build_judge(config)
@@ -91,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
             evaluator_factory=evaluator_factory, console=console,
         )
     except (ValueError, FileNotFoundError, FileExistsError) as err:
-        console.print(f"[red]error:[/red] {err}")
+        console.print(f"[red]error:[/red] {escape(str(err))}")
         return 2
     finally:
         for teacher in teachers:

@@ -25,6 +25,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from rich.console import Console
+    from rich.markup import escape
 
     from mcts.run.report import plot_weights, summary_table, tasks_table, tree_view
     from mcts.run.rundir import RunDir
@@ -40,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
             console.print(tree_view(run_dir, task, depth=args.depth, width=args.width))
             console.print(f"weights plot: {plot_weights(run_dir, Path(args.plot) if args.plot else None)}")
     except (FileNotFoundError, ValueError) as err:
-        console.print(f"[red]error:[/red] {err}")
+        console.print(f"[red]error:[/red] {escape(str(err))}")
         return 2
     if args.html is not None:
         return write_report(args.run_dir, args.html or None, args.max_nodes)

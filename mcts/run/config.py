@@ -17,6 +17,7 @@ Command-line flags override the file; unknown keys are errors that name the key 
 from __future__ import annotations
 
 import dataclasses
+import math
 import sys
 from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
@@ -80,14 +81,56 @@ def _build(cls: type, values: dict[str, Any], where: str):
         hint = hints[name]
         if is_dataclass(hint):
             kwargs[name] = _build(hint, value, f"{where}.{name}" if where != "[top level]" else f"[{name}]")
-        elif isinstance(value, list):
-            kwargs[name] = tuple(value)
-        else:
-            kwargs[name] = value
+            continue
+        problem = _type_problem(value, hint)
+        if problem:
+            raise ValueError(f"bad value in {where}: {name} must be {problem}, got {value!r} ({type(value).__name__})")
+        kwargs[name] = tuple(value) if isinstance(value, list) else value
     try:
         return cls(**kwargs)
     except TypeError as err:
         raise ValueError(f"bad value in {where}: {err}") from err
+
+
+def _type_problem(value: Any, hint: Any) -> str | None:
+    """What ``value`` should have been for the field type ``hint`` (None when it fits)."""
+    options = [a for a in getattr(hint, "__args__", ()) if a is not type(None)] if _is_optional(hint) else [hint]
+    wants = []
+    for option in options:
+        origin = getattr(option, "__origin__", None)
+        if option is bool:
+            if isinstance(value, bool):
+                return None
+            wants.append("true or false")
+        elif option is int:
+            if isinstance(value, int) and not isinstance(value, bool):
+                return None
+            wants.append("an integer")
+        elif option is float:
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and not math.isnan(value):
+                return None
+            wants.append("a number")
+        elif option is str:
+            if isinstance(value, str):
+                return None
+            wants.append("a string")
+        elif origin in (tuple, list):
+            if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+                return None
+            wants.append("a list of strings")
+        elif origin is dict:
+            if isinstance(value, dict) and all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and not math.isnan(v) for v in value.values()
+            ):
+                return None
+            wants.append("a table of numbers")
+        else:
+            return None  # Literal and other hints: the dataclass's own check decides
+    return " or ".join(wants) if wants else None
+
+
+def _is_optional(hint: Any) -> bool:
+    return type(None) in getattr(hint, "__args__", ())
 
 
 def load_run_config(path: str | Path | None, overrides: dict[str, Any] | None = None) -> RunConfig:

@@ -8,6 +8,7 @@ only puzzles where few first moves keep the target reachable (:data:`HARD_MAX_WI
 
 from __future__ import annotations
 
+import math
 import random
 import zlib
 from collections.abc import Sequence
@@ -149,6 +150,15 @@ def generate_puzzles(
     ``random.Random(seed)``). Ids are ``"cd-<seed>-<index>"``. Game of 24: the defaults.
     """
     _check_knobs(n, count, low, high, target, split)
+    if unique:
+        targets = 1 if isinstance(target, int) else target[1] - target[0] + 1
+        pool = math.comb(high - low + count, count) * targets  # distinct (multiset, target) pairs
+        if n > pool:
+            raise ValueError(
+                f"asked for {n} distinct puzzles but count={count}, low={low}, high={high}, target={target} allow "
+                f"at most {pool} (fewer are solvable{' and on the ' + split + ' side' if split != 'any' else ''}); "
+                "lower n or pass puzzles with --data"
+            )
     rng = random.Random(seed)
     puzzles: list[Puzzle] = []
     seen: set[tuple[tuple[int, ...], int]] = set()
