@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
 from countdown_fakes import OracleTeacher
 
-from mcts.run.config import RunConfig, load_run_config, to_toml
+from mcts.run.config import RunConfig, load_run_config, replace, to_toml
 from mcts.run.rundir import DiskFullError, RunDir
 from mcts.run.runner import run_search
 from mcts.search import Budget, SearchConfig
@@ -159,3 +160,17 @@ def test_an_impossible_number_of_generated_puzzles_is_refused_at_once(tmp_path, 
 
     assert main(["search", "--num-tasks", "10000000000", "--out", str(tmp_path / "o")]) == 2
     assert "at most" in capsys.readouterr().err
+
+
+def test_resume_refuses_other_settings_unless_allowed_and_keeps_the_config(tmp_path):
+    config, tasks, teachers = setup_run(tmp_path)
+    run_search(config, tasks[:2], teachers)
+    run = RunDir(config.out)
+    written = run.config.read_text()
+    bigger = replace(config, search=dataclasses.replace(config.search, budget=Budget(simulations=32)), seed=5)
+    with pytest.raises(ValueError, match=r"search\.budget\.simulations: 16 -> 32.*seed: 0 -> 5|seed: 0 -> 5"):
+        run_search(bigger, tasks, teachers, resume=True)
+    grown = replace(config, search=dataclasses.replace(config.search, budget=Budget(simulations=32)))
+    run_search(grown, tasks, teachers, resume=True, allow_config_change=["search.budget.simulations"])
+    assert run.config.read_text() == written  # the run's own config is never overwritten
+    assert len(rows(run.tasks)) == 3

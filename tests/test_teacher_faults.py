@@ -52,8 +52,8 @@ def test_with_every_teacher_down_the_run_stops_and_records_nothing(tmp_path, cap
     assert main(args) == 1
     assert "every teacher failed" in capsys.readouterr().err
     assert rows(out / "tasks.jsonl") == [] and rows(out / "trajectories.jsonl") == []
-    # the teachers are back (here: a working one) and --resume searches the tasks now
+    # the teachers are back (here: a working one in its place) and --resume searches the tasks now
     resumed = ["search", "--teacher", "hf:countdown-expert", "--num-tasks", "3", "--simulations", "8", "--no-judge",
-               "--out", str(out), "--min-free-mb", "0", "--resume"]
+               "--out", str(out), "--min-free-mb", "0", "--resume", "--allow-config-change", "teachers"]
     assert main(resumed) == 0
     assert len(rows(out / "tasks.jsonl")) == 3

@@ -37,6 +37,8 @@ def register(subparsers) -> None:
     p.add_argument("--device", help="device for local models: cpu or cuda")
     p.add_argument("--out", metavar="DIR", help="run directory (default runs/latest)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out, skipping finished tasks")
+    p.add_argument("--allow-config-change", action="append", default=[], metavar="KEY",
+                   help="with --resume, accept a changed setting (dotted key, e.g. search.budget.simulations)")
     p.add_argument("--min-free-mb", type=float, help="stop cleanly when free disk falls below this")
     p.add_argument("-v", "--verbose", action="store_true", help="log every warning and retry")
     p.set_defaults(run=run)
@@ -89,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
         validator = build_validator(config)
         totals = run_search(
             config, tasks, teachers, resume=args.resume, judge=judge, validator=validator,
-            evaluator_factory=evaluator_factory, console=console,
+            evaluator_factory=evaluator_factory, console=console, allow_config_change=args.allow_config_change,
         )
     except (ValueError, FileNotFoundError, FileExistsError) as err:
         console.print(f"[red]error:[/red] {escape(str(err))}")

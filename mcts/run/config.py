@@ -21,6 +21,7 @@ import math
 import sys
 from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
+from collections.abc import Iterable
 from typing import Any, get_type_hints
 
 from mcts.search import SearchConfig
@@ -220,3 +221,30 @@ def _toml_value(value: Any) -> str:
 
 def replace(config: RunConfig, **changes: Any) -> RunConfig:
     return dataclasses.replace(config, **changes)
+
+
+# Keys a resumed run may change without touching the results of the tasks already searched.
+RESUME_NEUTRAL_KEYS = frozenset({"out", "min_free_mb", "num_tasks"})
+
+
+def flat_settings(config: Any, prefix: str = "") -> dict[str, Any]:
+    """Every setting of a (nested) config dataclass under its dotted key (``search.budget.tokens``)."""
+    out: dict[str, Any] = {}
+    for f in fields(config):
+        value = getattr(config, f.name)
+        key = f"{prefix}{f.name}"
+        if is_dataclass(value):
+            out.update(flat_settings(value, key + "."))
+        else:
+            out[key] = value
+    return out
+
+
+def resume_conflicts(saved: RunConfig, new: RunConfig, allowed: Iterable[str] = ()) -> list[str]:
+    """The keys whose values differ between a run's saved config and the one resuming it, other than
+    those that cannot change results (``RESUME_NEUTRAL_KEYS``) and those explicitly ``allowed``;
+    each as ``"key: saved -> new"``."""
+    old, cur = flat_settings(saved), flat_settings(new)
+    allowed = set(allowed) | RESUME_NEUTRAL_KEYS
+    return [f"{k}: {old.get(k)!r} -> {cur.get(k)!r}" for k in sorted(set(old) | set(cur))
+            if k not in allowed and old.get(k) != cur.get(k)]

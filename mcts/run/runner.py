@@ -24,7 +24,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from mcts.run.config import RunConfig, to_toml
+from mcts.run.config import RunConfig, load_run_config, resume_conflicts, to_toml
 from mcts.run.rundir import DiskFullError, RunDir
 from mcts.search import LeafEvaluator, Searcher, SearchTask
 from mcts.tree_io import load_tree, save_tree
@@ -72,18 +72,33 @@ def run_search(
     judge: Judge | None = None,
     validator: TerminalValidator | None = None,
     console: Console | None = None,
+    allow_config_change: Sequence[str] = (),
 ) -> RunTotals:
-    """Search every task not yet finished in ``config.out``; returns the run's totals."""
+    """Search every task not yet finished in ``config.out``; returns the run's totals.
+
+    Resuming refuses a config that differs from the run's own ``config.toml`` in anything that
+    changes results (``ValueError`` listing the keys), except the keys in ``allow_config_change``
+    (e.g. a budget that may grow); the run's ``config.toml`` is never overwritten.
+    """
     return asyncio.run(
-        _run(config, tasks, teachers, resume, evaluator_factory, judge, validator, console or Console(stderr=True))
+        _run(config, tasks, teachers, resume, evaluator_factory, judge, validator, console or Console(stderr=True),
+             allow_config_change)
     )
 
 
-async def _run(config, tasks, teachers, resume, evaluator_factory, judge, validator, console) -> RunTotals:
+async def _run(config, tasks, teachers, resume, evaluator_factory, judge, validator, console, allowed) -> RunTotals:
     started = time.monotonic()
     run_dir = RunDir(config.out, min_free_mb=config.min_free_mb)
+    if resume and run_dir.config.exists():
+        conflicts = resume_conflicts(load_run_config(run_dir.config), config, allowed)
+        if conflicts:
+            raise ValueError(
+                f"--resume: the run in {run_dir.path} was made with other settings ({'; '.join(conflicts)}); "
+                "resume with the same settings, or allow a change with --allow-config-change KEY"
+            )
     run_dir.create(resume=resume)
-    run_dir.write_config(to_toml(config))
+    if not run_dir.config.exists():
+        run_dir.write_config(to_toml(config))
     weights = config.search.weights.build([t.name for t in teachers], config.search.seed)
     totals = RunTotals()
     done = run_dir.finished_task_ids()
