@@ -227,3 +227,36 @@ def test_value_net_from_config_guides_a_search(value_net_dir, tmp_path):
     totals = run_search(config, tasks, [OracleTeacher("a", 0.5)], evaluator_factory=factory)
     assert totals.tasks == 2 and totals.simulations >= 2
     assert 'value_net = "' in (tmp_path / "run" / "config.toml").read_text()
+
+
+@pytest.mark.slow
+def test_a_checkpoint_cut_by_a_crash_is_rolled_forward_or_dropped_never_half_applied(run_dir, tiny_policy, tmp_path):
+    import shutil
+
+    from mcts.train.loop import PARTIAL_DIR, read_state
+
+    out = tmp_path / "grpo"
+    assert main(train_args(run_dir, tiny_policy, out, "--algo", "grpo", "--epochs", "1")) == 0
+    state = json.loads((out / "training_state.json").read_text())
+    steps = len(csv_rows(out / "metrics.csv"))
+
+    # A crash in the middle of moving a committed checkpoint of step + 1 into place: the new weights
+    # are in place, the old state file still says `step`. Resuming must finish the move.
+    partial = out / PARTIAL_DIR
+    shutil.copytree(out, partial, ignore=shutil.ignore_patterns(PARTIAL_DIR, "metrics.*", "rollout.*"))
+    committed = dict(state, step=state["step"] + 1)
+    (partial / "training_state.json").write_text(json.dumps(committed))
+    (partial / "model.safetensors").replace(out / "model.safetensors")
+    assert read_state(out)["step"] == state["step"] + 1 and not partial.exists()
+
+    # A crash before the commit point: the .partial has no state file and is dropped.
+    partial.mkdir()
+    (partial / "model.safetensors").write_bytes(b"half written")
+    assert read_state(out)["step"] == state["step"] + 1 and not partial.exists()
+
+    # metrics rows written after the last checkpoint (before a crash) are not repeated on resume
+    with open(out / "metrics.csv", "a") as f:
+        f.write(",".join(["999"] * len(csv_rows(out / "metrics.csv")[0])) + "\n")
+    (out / "training_state.json").write_text(json.dumps(state))
+    assert main(train_args(run_dir, tiny_policy, out, "--algo", "grpo", "--epochs", "1")) == 0
+    assert len(csv_rows(out / "metrics.csv")) == steps

@@ -8,8 +8,8 @@
 3. *Checkpoint* into ``out_dir``: the policy as a Hugging Face directory (``model.safetensors``,
    config, tokenizer: loads with ``AutoModelForCausalLM.from_pretrained`` and as a teacher
    ``hf:DIR`` / ``vllm:DIR``), ``optimizer.pt`` (tensors only, read back with
-   ``weights_only=True``), ``training_state.json`` written last (a checkpoint without it is
-   incomplete), ``metrics.csv`` / ``metrics.png``.
+   ``weights_only=True``), ``training_state.json`` (the commit point: see ``save_checkpoint``),
+   ``metrics.csv`` / ``metrics.png``.
 """
 
 from __future__ import annotations
@@ -179,28 +179,83 @@ def epoch_order(n: int, batch_size: int, seed: int, epoch: int) -> list[list[int
 
 
 def read_state(out_dir: Path) -> dict | None:
+    """The last committed checkpoint's state (finishing a commit a crash interrupted), or None."""
+    recover_checkpoint(out_dir)
     path = out_dir / STATE_FILE
     return json.loads(path.read_text()) if path.is_file() else None
 
 
+PARTIAL_DIR = ".partial"
+
+
+def _fsync_file(path: Path) -> None:
+    with open(path, "rb") as f:
+        os.fsync(f.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def save_checkpoint(out_dir: Path, model, tokenizer, optimizer, head, state: dict) -> None:
-    """Writes a complete checkpoint; files are moved into place one by one, the state file last."""
+    """Writes a checkpoint atomically, in three phases:
+
+    1. every file into ``out_dir/.partial`` (fsynced); 2. the state file into ``.partial`` (fsynced):
+    the commit point; 3. the files moved into ``out_dir``, the state file last. A crash in 1 or
+    before 2 leaves the previous checkpoint whole (``.partial`` is dropped on resume); a crash in 3 is
+    rolled forward on resume (:func:`recover_checkpoint`), so an update is never applied twice.
+    Needs room for two copies of the checkpoint while it swaps; a clear ``OSError`` otherwise.
+    """
     from safetensors.torch import save_file
 
-    partial = out_dir / ".partial"
+    partial = out_dir / PARTIAL_DIR
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
-    model.save_pretrained(str(partial), safe_serialization=True)
-    tokenizer.save_pretrained(str(partial))
-    torch.save(optimizer.state_dict(), partial / OPTIMIZER_FILE)
-    if head is not None:
-        save_file({k: v.detach().cpu().contiguous() for k, v in head.state_dict().items()}, str(partial / HEAD_FILE))
-    for item in partial.iterdir():
+    try:
+        model.save_pretrained(str(partial), safe_serialization=True)
+        tokenizer.save_pretrained(str(partial))
+        torch.save(optimizer.state_dict(), partial / OPTIMIZER_FILE)
+        if head is not None:
+            save_file({k: v.detach().cpu().contiguous() for k, v in head.state_dict().items()}, str(partial / HEAD_FILE))
+        for item in partial.iterdir():
+            _fsync_file(item)
+        tmp = partial / (STATE_FILE + ".tmp")
+        tmp.write_text(json.dumps(state, indent=2))
+        _fsync_file(tmp)
+        os.replace(tmp, partial / STATE_FILE)
+        _fsync_dir(partial)
+    except OSError as err:
+        shutil.rmtree(partial, ignore_errors=True)
+        free = shutil.disk_usage(out_dir).free / 2**20
+        raise OSError(
+            err.errno, f"could not write the checkpoint of step {state.get('step')} in {out_dir} ({err.strerror or err}; "
+            f"{free:.0f} MiB free, a checkpoint swap needs room for two copies): the previous checkpoint is intact, "
+            "free some space and rerun with the same --out to resume"
+        ) from err
+    _move_into_place(partial, out_dir)
+
+
+def _move_into_place(partial: Path, out_dir: Path) -> None:
+    for item in sorted(partial.iterdir(), key=lambda p: p.name == STATE_FILE):  # the state file last
         os.replace(item, out_dir / item.name)
+    _fsync_dir(out_dir)
     partial.rmdir()
-    tmp = out_dir / (STATE_FILE + ".tmp")
-    tmp.write_text(json.dumps(state, indent=2))
-    os.replace(tmp, out_dir / STATE_FILE)
+
+
+def recover_checkpoint(out_dir: Path) -> None:
+    """After a crash: a ``.partial`` that holds its state file was committed, so its files are moved
+    into place (roll forward); one without it was never committed and is dropped."""
+    partial = out_dir / PARTIAL_DIR
+    if not partial.is_dir():
+        return
+    if (partial / STATE_FILE).is_file():
+        _move_into_place(partial, out_dir)
+    else:
+        shutil.rmtree(partial, ignore_errors=True)
 
 
 LossFn = Callable[[torch.Tensor, torch.Tensor | None, TokenBatch, list[int], Rollout], tuple[torch.Tensor, dict[str, float]]]
@@ -271,7 +326,7 @@ def train_policy(
     if state is not None and (out / OPTIMIZER_FILE).is_file():
         optimizer.load_state_dict(torch.load(out / OPTIMIZER_FILE, map_location=device, weights_only=True))
     done = state["step"] if state is not None else 0
-    log = MetricsLog(out / "metrics.csv")
+    log = MetricsLog(out / "metrics.csv", keep_steps=done)
     new_state = {"algo": algo, "step": done, "reference": reference, "samples": len(completions), "config": config}
     schedule = [(epoch, batch) for epoch in range(settings.epochs)
                 for batch in epoch_order(len(completions), settings.batch_size, settings.seed, epoch)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -11,12 +12,23 @@ class MetricsLog:
     """Appends rows to ``path`` (CSV with a header). Columns are fixed by the first row written,
     or by the existing file's header when resuming."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, keep_steps: int | None = None) -> None:
+        """``keep_steps``: when resuming from the checkpoint of that step, rows of later steps (written
+        after it, before a crash) are dropped so that they are not repeated."""
         self.path = Path(path)
         self.columns: list[str] | None = None
         if self.path.is_file() and self.path.stat().st_size:
             with self.path.open(newline="") as handle:
-                self.columns = next(csv.reader(handle), None)
+                rows = list(csv.reader(handle))
+            self.columns = rows[0] if rows else None
+            if keep_steps is not None and self.columns and "step" in self.columns:
+                at = self.columns.index("step")
+                kept = [rows[0]] + [r for r in rows[1:] if len(r) == len(self.columns) and float(r[at]) <= keep_steps]
+                if len(kept) != len(rows):
+                    tmp = self.path.with_suffix(".csv.tmp")
+                    with tmp.open("w", newline="") as handle:
+                        csv.writer(handle).writerows(kept)
+                    tmp.replace(self.path)
 
     def write(self, row: Mapping[str, float]) -> None:
         new_file = self.columns is None
@@ -31,6 +43,7 @@ class MetricsLog:
                 writer.writerow(self.columns)
             writer.writerow([row[c] for c in self.columns])
             handle.flush()
+            os.fsync(handle.fileno())
 
     def read(self) -> dict[str, list[float]]:
         if not self.path.is_file():
