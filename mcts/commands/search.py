@@ -93,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
             config, tasks, teachers, resume=args.resume, judge=judge, validator=validator,
             evaluator_factory=evaluator_factory, console=console, allow_config_change=args.allow_config_change,
         )
-    except (ValueError, FileNotFoundError, FileExistsError) as err:
+    except (ValueError, OSError) as err:  # a bad setting, an existing run, a full disk at the start
         console.print(f"[red]error:[/red] {escape(str(err))}")
         return 2
     finally:

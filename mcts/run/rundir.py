@@ -24,7 +24,7 @@ from pathlib import Path
 from mcts.types import SearchResult
 
 
-class DiskFullError(RuntimeError):
+class DiskFullError(OSError):
     """Free disk fell below the run's limit; everything written so far is intact."""
 
 
@@ -35,23 +35,39 @@ def safe_name(task_id: str) -> str:
 
 
 def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a fsynced temporary file (removed again if the write fails)."""
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def append_lines(path: Path, lines: Iterable[str]) -> None:
-    """Append whole lines and force them to disk before returning."""
+    """Append whole lines and force them to disk before returning; if the write fails (a full disk),
+    the file is cut back to where it was, so no torn line is left."""
     data = "".join(line + "\n" for line in lines)
     if not data:
         return
-    with open(path, "a", encoding="utf-8") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
+    payload = data.encode("utf-8")
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        start = os.fstat(fd).st_size
+        try:
+            view = memoryview(payload)
+            while view:  # unbuffered: a failed write leaves nothing pending to flush later
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        except OSError:
+            os.ftruncate(fd, start)
+            raise
+    finally:
+        os.close(fd)
 
 
 def read_jsonl_rows(path: Path) -> list[dict]:
@@ -106,14 +122,27 @@ class RunDir:
             self.repair()
 
     def repair(self) -> None:
-        """Cut torn lines and drop trajectory rows of tasks that never finished."""
+        """Cut torn lines, drop trajectory and weight rows of tasks that never finished, and remove
+        temporary files a crash left."""
         for path in (self.tasks, self.trajectories, self.weights_csv):
             cut_torn_tail(path)
+        for tmp in self.path.glob("*.tmp"):
+            tmp.unlink()
         finished = self.finished_task_ids()
         rows = read_jsonl_rows(self.trajectories)
         kept = [r for r in rows if r.get("task_id") in finished]
         if len(kept) != len(rows):
             atomic_write_text(self.trajectories, "".join(json.dumps(r) + "\n" for r in kept))
+        if self.weights_csv.exists():
+            with open(self.weights_csv, newline="", encoding="utf-8") as f:
+                lines = list(csv.reader(f))
+            kept_lines = lines[:1] + [r for r in lines[1:] if len(r) > 1 and r[1] in finished]
+            if len(kept_lines) != len(lines):
+                with open(self.weights_csv.with_name("weights.csv.tmp"), "w", newline="", encoding="utf-8") as f:
+                    csv.writer(f).writerows(kept_lines)
+                    f.flush()
+                    os.fsync(f.fileno())
+                os.replace(self.weights_csv.with_name("weights.csv.tmp"), self.weights_csv)
 
     def finished_task_ids(self) -> set[str]:
         return {row["task_id"] for row in read_jsonl_rows(self.tasks)}

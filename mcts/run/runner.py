@@ -143,13 +143,15 @@ async def _run(config, tasks, teachers, resume, evaluator_factory, judge, valida
 
 
 def save_task(run_dir, index, task, result, weights, totals, console) -> bool:
-    """Saves one finished task (tree with the weights as they are now, trajectories, weights row) and
+    """Saves one finished task (tree with the weights as they are now, weights row, trajectories) and
     adds it to the totals; False (and ``totals.stopped`` set) when the disk refused it."""
     try:
         run_dir.check_disk()
         save_tree(run_dir.tree_path(task.id), result.tree, weights)
-        run_dir.record_task(result)
+        # the ledger row (record_task) is the commit point: a weights row of a task that never
+        # reached it is dropped by --resume, so none is lost or doubled
         run_dir.record_weights(index, task.id, weights.names, weights.probabilities())
+        run_dir.record_task(result)
     except (DiskFullError, OSError) as err:
         if not totals.stopped:
             totals.stopped = f"stopped before saving task {task.id}: {err}"
