@@ -174,3 +174,19 @@ def test_resume_refuses_other_settings_unless_allowed_and_keeps_the_config(tmp_p
     run_search(grown, tasks, teachers, resume=True, allow_config_change=["search.budget.simulations"])
     assert run.config.read_text() == written  # the run's own config is never overwritten
     assert len(rows(run.tasks)) == 3
+
+
+def test_a_cut_trajectories_file_is_caught_by_readers_and_redone_on_resume(tmp_path):
+    from mcts.train.tree_data import load_records
+
+    config, tasks, teachers = setup_run(tmp_path, n=4)
+    run_search(config, tasks, teachers)
+    run = RunDir(config.out)
+    lines = run.trajectories.read_text().splitlines(keepends=True)
+    assert len(lines) > 4
+    run.trajectories.write_text("".join(lines[: len(lines) // 2]))  # half the file lost
+    with pytest.raises(ValueError, match="lacks paths"):
+        load_records(run.path)
+    totals = run_search(config, tasks, teachers, resume=True)
+    assert totals.tasks == 4
+    load_records(run.path)  # whole again: the tasks that lost paths were searched again

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import os
 import re
 import shutil
@@ -22,6 +23,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from mcts.types import SearchResult
+
+log = logging.getLogger(__name__)
 
 
 class DiskFullError(OSError):
@@ -128,8 +131,9 @@ class RunDir:
             cut_torn_tail(path)
         for tmp in self.path.glob("*.tmp"):
             tmp.unlink()
-        finished = self.finished_task_ids()
         rows = read_jsonl_rows(self.trajectories)
+        self.forget_tasks_missing_paths(rows)
+        finished = self.finished_task_ids()
         kept = [r for r in rows if r.get("task_id") in finished]
         if len(kept) != len(rows):
             atomic_write_text(self.trajectories, "".join(json.dumps(r) + "\n" for r in kept))
@@ -143,6 +147,20 @@ class RunDir:
                     f.flush()
                     os.fsync(f.fileno())
                 os.replace(self.weights_csv.with_name("weights.csv.tmp"), self.weights_csv)
+
+    def forget_tasks_missing_paths(self, trajectory_rows: Sequence[dict]) -> None:
+        """Ledger rows whose task has fewer paths in ``trajectories.jsonl`` than it recorded (the file
+        was cut) are dropped, so ``--resume`` searches those tasks again."""
+        counts: dict[str, int] = {}
+        for r in trajectory_rows:
+            counts[r.get("task_id")] = counts.get(r.get("task_id"), 0) + 1
+        ledger = read_jsonl_rows(self.tasks)
+        whole = [r for r in ledger if not isinstance(r.get("trajectories"), int) or counts.get(r["task_id"], 0) >= r["trajectories"]]
+        if len(whole) != len(ledger):
+            lost = sorted({r["task_id"] for r in ledger} - {r["task_id"] for r in whole})
+            log.warning("%s lost the paths of %d finished task(s) (%s): they are searched again",
+                        self.trajectories, len(lost), ", ".join(lost[:5]))
+            atomic_write_text(self.tasks, "".join(json.dumps(r) + "\n" for r in whole))
 
     def finished_task_ids(self) -> set[str]:
         return {row["task_id"] for row in read_jsonl_rows(self.tasks)}
@@ -188,6 +206,7 @@ class RunDir:
             "judge_seconds": round(result.judge_seconds, 3),
             "seconds": round(result.seconds, 3),
             "best": "".join(s.text for s in result.best.steps) if result.best else None,
+            "trajectories": len(result.trajectories),
             **(extra or {}),
         }
         append_lines(self.tasks, [json.dumps(row)])

@@ -96,7 +96,34 @@ def load_records(run: str | Path) -> list[PathRecord]:
                 break  # the write that was cut off; everything before it is whole
             raise ValueError(f"{path}:{number} is not valid JSON ({error})") from error
         records.append(record_from_row(row))
+    check_against_ledger(path, records)
     return records
+
+
+def check_against_ledger(path: Path, records: Sequence[PathRecord]) -> None:
+    """When the run's ``tasks.jsonl`` records how many paths each finished task wrote, every one of
+    them must be here: a truncated or edited ``trajectories.jsonl`` is an error naming the tasks."""
+    ledger = path.with_name("tasks.jsonl")
+    if not ledger.is_file():
+        return
+    counts: dict[str, int] = defaultdict(int)
+    for record in records:
+        counts[record.trajectory.task_id] += 1
+    short = []
+    for line in ledger.read_text(encoding="utf-8").splitlines():
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # a torn last ledger line: that task never finished
+        expected = row.get("trajectories")
+        if isinstance(expected, int) and counts.get(row.get("task_id"), 0) < expected:
+            short.append(f"{row.get('task_id')} ({counts.get(row.get('task_id'), 0)} of {expected})")
+    if short:
+        raise ValueError(
+            f"{path} lacks paths that {ledger.name} recorded for {len(short)} finished task(s): "
+            f"{', '.join(short[:5])}{' ...' if len(short) > 5 else ''}; the file was cut or edited "
+            "(rerun those tasks with `mcts-llm search --resume` after removing their rows from tasks.jsonl)"
+        )
 
 
 def collect_nodes(records: Iterable[PathRecord]) -> list[TreeNode]:
