@@ -9,8 +9,11 @@ distribution after the marker. ``judge.json``, written next to the weights, tell
 
 Neutral: there is no neutral token (the solver's labels are exact, never "maybe"). A verdict is 0
 when the model is unsure: ``|log p(Y) - log p(N)| <=`` :data:`JUDGE_MARGIN_NATS`, i.e. when neither
-answer is at least ``exp(margin)`` times likelier than the other. The margin was chosen on the judge's
-dev puzzles (``teachers.training.judge_data.judge_dev_split``), never on held-out ones.
+answer is at least ``exp(margin)`` (1.65) times likelier than the other. The margin was chosen on the
+judge's dev puzzles (``teachers.training.judge_data.judge_dev_split``), never on held-out ones: at 0.5
+nats reachable dev states are wrongly rejected 3 % of the time after 1 step and 8 % after 2 (30 % and
+11 % at 0), because the search may prune on a reject; the price is that most states after 1 step,
+where the model is weakest, get a neutral verdict.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ IGNORE_INDEX = -100  # the label of a position without loss (PyTorch cross-entro
 JUDGE_TEMPLATE = "{prompt}{response}?"
 ACCEPT_TOKEN = "Y"
 REJECT_TOKEN = "N"
-JUDGE_MARGIN_NATS = 1.0
+JUDGE_MARGIN_NATS = 0.5
 JUDGE_CONFIG_FILE = "judge.json"
 
 

@@ -43,8 +43,8 @@ RECIPES: tuple[Recipe, ...] = (
     Recipe("countdown-noisy", data="noisy", n_layer=2, steps=500, seed=2),
     Recipe("countdown-format", data="walk", n_layer=1, steps=200, seed=3),
     Recipe("countdown-policy", data="solution", n_layer=2, steps=450, seed=4),
-    # The judge: loss on one verdict token per state, so more, larger batches than the teachers.
-    Recipe("countdown-judge", data="judge", n_layer=3, steps=1500, batch_size=128, seed=5),
+    # The judge: loss on verdict tokens only (a bit or three per state), so larger batches.
+    Recipe("countdown-judge", data="judge", n_layer=2, steps=1000, batch_size=128, seed=5),
 )
 
 
