@@ -87,6 +87,11 @@ def test_export_pairs_missing_run_is_a_clear_error(tmp_path, capsys):
     assert "trajectories.jsonl" in err and "mcts-llm search" in err
 
 
+def test_export_pairs_to_a_directory_is_a_clear_error(run_dir, tmp_path, capsys):
+    assert main(["export-pairs", str(run_dir), "--out", str(tmp_path)]) == 2
+    assert "is a directory" in capsys.readouterr().err
+
+
 # --------------------------------------------------------------------------------------------
 # train
 # --------------------------------------------------------------------------------------------

@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
             records, args.out, margin=args.margin, value=args.value, min_visits=args.min_visits,
             max_pairs_per_group=args.max_pairs_per_group or None,
         )
-    except (ValueError, FileNotFoundError) as err:
+    except (ValueError, OSError) as err:  # a bad run, a directory as --out, a full disk
         console.print(f"[red]error:[/red] {escape(str(err))}")
         return 2
     console.print(f"{count} pairs from {len(records)} paths -> {args.out}")

@@ -72,10 +72,18 @@ def export_pairs(
     records = load_records(run) if isinstance(run, (str, Path)) else list(run)
     rows = preference_pairs(records, margin=margin, **options)
     out = Path(out_path)
+    if out.is_dir():
+        raise ValueError(f"--out {out} is a directory; pass a file path such as {out / 'pairs.jsonl'}")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as handle:
-        for row in rows:
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-    os.replace(tmp, out)
+    try:
+        with tmp.open("w", encoding="utf-8") as handle:
+            for row in rows:
+                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, out)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return len(rows)
