@@ -10,9 +10,34 @@ from mcts.tree import NO_TEACHER, Tree
 from mcts.weights import TeacherWeights
 
 
+class ReturnRange:
+    """Maps a path's return to the [0, 1] outcome that teachers are credited with.
+
+    With the task's ``return_range = (low, high)`` (0..1 for a verifier: the outcome is then 1 for a
+    solved path, 0 otherwise) that range is used; without one (a text task scored by metrics) the
+    range is the lowest and highest return seen so far by this searcher, across tasks, so the
+    outcome is the path's rank between the worst and the best finished path (0.5 before any spread).
+    """
+
+    def __init__(self) -> None:
+        self.low = float("inf")
+        self.high = float("-inf")
+
+    def outcome(self, value: float, known: tuple[float, float] | None) -> float:
+        if known is not None:
+            low, high = known
+        else:
+            self.low, self.high = min(self.low, value), max(self.high, value)
+            low, high = self.low, self.high
+        if not high > low:
+            return 0.5 if known is None else float(value >= high)
+        return min(1.0, max(0.0, (value - low) / (high - low)))
+
+
 def credit_finished(weights: TeacherWeights, tree: Tree, finished: Sequence[tuple[int, float]]) -> None:
-    """Credit each finished path's outcome (``(terminal node, outcome)``, 1 solved / 0 not) to the
-    teachers that proposed its steps, earlier steps discounted by ``gamma`` (``credit_path``).
+    """Credit each finished path's outcome (``(terminal node, outcome in [0, 1])``, see
+    :class:`ReturnRange`) to the teachers that proposed its steps, earlier steps discounted by
+    ``gamma`` (``credit_path``).
 
     Only steps drawn from the weights are credited; a rollout's steps are skipped (``NO_TEACHER``):
     a rollout evaluates, it was not a draw. Crediting it made the rollout teacher (the favourite, in

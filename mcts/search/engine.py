@@ -20,6 +20,7 @@ call takes a whole batch.
 from __future__ import annotations
 
 import logging
+import math
 from collections import Counter
 from collections.abc import Sequence
 
@@ -27,7 +28,7 @@ import numpy as np
 
 from mcts.search.bench import TeacherBench
 from mcts.search.config import SearchConfig
-from mcts.search.credit import credit_finished
+from mcts.search.credit import ReturnRange, credit_finished
 from mcts.search.evaluate import Evaluation, LeafEvaluator, LeafToEvaluate, Rollout, chosen_children
 from mcts.search.grow import add_children
 from mcts.search.merge import Candidate, admit, leaf_candidates
@@ -61,6 +62,7 @@ class TaskSearch:
         judge: Judge | None = None,
         validator: TerminalValidator | None = None,
         bench: TeacherBench | None = None,
+        returns: ReturnRange | None = None,
         delimiter: str = "\n",
     ) -> None:
         if len(weights.names) != len(teachers):
@@ -80,6 +82,8 @@ class TaskSearch:
         self.faults_before = Counter(self.bench.faults)
         self.interrupted: str | None = None
         self.stopped_by: str | None = None
+        self.returns = returns or ReturnRange()
+        self.prefix_return = 0.0  # the task rewards of the steps above the root, after a reroot
         self.misses: dict[int, int] = {}  # leaf -> expansions that brought nothing new
         self.solved: list[int] = []
         self.prefix: tuple[str, ...] = ()  # steps above the root, after a reroot
@@ -223,15 +227,21 @@ class TaskSearch:
         )
 
     def note_finished(self, children: np.ndarray, scored: Sequence[ScoredStep]) -> list[tuple[int, float]]:
-        """Records solved nodes; returns the ``(node, outcome)`` of every path that ended (pruned ones
-        are not finished: the judge stopped them, the task never scored them)."""
+        """Records solved nodes; returns the ``(node, outcome)`` of every path that ended, the outcome
+        being its return (the task's rewards along it) mapped to [0, 1] by ``ReturnRange`` (pruned
+        ones are not finished: the judge stopped them, the task never scored them)."""
         finished = []
+        known = getattr(self.task, "return_range", None)
         for child, s in zip(children, scored):
             if s.outcome.solved:
                 self.solved.append(int(child))
             if s.outcome.terminal:
-                finished.append((int(child), 1.0 if s.outcome.solved else 0.0))
+                finished.append((int(child), self.returns.outcome(self.path_return(int(child)), known)))
         return finished
+
+    def path_return(self, node: int) -> float:
+        """The task's rewards summed from the task's start to ``node`` (the judge's shifts left out)."""
+        return self.prefix_return + math.fsum(n.task_reward for n in self.tree.notes.many(self.tree.path(node)[1:]))
 
     def fail(self, failed: dict[int, Exception]) -> None:
         for teacher_id, error in failed.items():
@@ -361,13 +371,14 @@ class TaskSearch:
         faults = {k: v - self.faults_before.get(k, 0) for k, v in self.bench.faults.items() if v > self.faults_before.get(k, 0)}
         return collect_result(
             self.tree, self.task, self.prefix, self.solved, self.usage, self.judge_cost, faults, self.interrupted,
-            self.stopped_by,
+            self.stopped_by, self.prefix_return,
         )
 
     def reroot(self, node: int) -> None:
         """Commit to ``node``: keep only its subtree (its path becomes the prefix of every prompt) and
         renumber everything the search holds. No selection may be pending (call between iterations)."""
         steps = self.steps(node)
+        self.prefix_return = self.path_return(node)
         old_to_new = self.tree.reroot(node)
         self.prefix = tuple(steps)
         self.solved = [int(old_to_new[n]) for n in self.solved if old_to_new[n] >= 0]

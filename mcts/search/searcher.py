@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from mcts.search.bench import TeacherBench
 from mcts.search.coalesce import RequestCoalescer
 from mcts.search.config import SearchConfig
+from mcts.search.credit import ReturnRange
 from mcts.search.engine import TaskSearch
 from mcts.search.evaluate import LeafEvaluator
 from mcts.search.judging import CoalescedJudge, JudgeBackend
@@ -59,6 +60,8 @@ class Searcher:
         self.validator = validator
         # Failed teachers stay benched across this searcher's tasks (probed now and then).
         self.bench = TeacherBench([t.name for t in self.teachers], self.config.probe_every)
+        # The range of path returns seen, for tasks that know none (credit outcomes in [0, 1]).
+        self.returns = ReturnRange()
         self._evaluator = evaluator
 
     def _new_evaluator(self) -> LeafEvaluator | None:
@@ -87,7 +90,7 @@ class Searcher:
         config = self.config if seed is None else dataclasses.replace(self.config, seed=seed)
         return TaskSearch(
             task, teachers or self.teachers, self.weights, config, evaluator=self._new_evaluator(),
-            judge=judge or self.judge, validator=self.validator, bench=self.bench,
+            judge=judge or self.judge, validator=self.validator, bench=self.bench, returns=self.returns,
         )
 
     def search_many(

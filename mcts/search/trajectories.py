@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -12,10 +13,15 @@ from mcts.tree import Tree
 from mcts.types import SearchResult, SearchTask, Step, Trajectory
 
 
-def trajectories(tree: Tree, task: SearchTask, prefix: Sequence[str], paths: Sequence[np.ndarray], solved: set[int]) -> list[Trajectory]:
+def trajectories(
+    tree: Tree, task: SearchTask, prefix: Sequence[str], paths: Sequence[np.ndarray], solved: set[int],
+    prefix_return: float = 0.0,
+) -> list[Trajectory]:
     """One trajectory per root..node path (the root itself carries no step), read in one batch.
 
-    After a reroot the steps above the root (``prefix``) belong to the prompt."""
+    ``final_reward`` is the path's return: the task's rewards of all its steps (those above the root
+    after a reroot included, ``prefix_return``), without the judge's shifts; each step's ``reward`` is
+    its own (the judge's shift included). After a reroot the steps above the root belong to the prompt."""
     ids = np.unique(np.concatenate([p[1:] for p in paths])) if paths else np.empty(0, dtype=np.int32)
     stats = tree.nodes(ids)
     actions = tree.actions(ids)
@@ -42,12 +48,13 @@ def trajectories(tree: Tree, task: SearchTask, prefix: Sequence[str], paths: Seq
                 )
             )
         last = int(path[-1])
+        path_return = prefix_return + math.fsum(tree.notes.get(int(n)).task_reward for n in path[1:])
         out.append(
             Trajectory(
                 task_id=task.id,
                 prompt=prompt,
                 steps=tuple(steps),
-                final_reward=tree.notes.get(last).task_reward,
+                final_reward=path_return,
                 solved=last in solved,
                 node_ids=tuple(int(n) for n in path[1:]),
             )
@@ -58,17 +65,18 @@ def trajectories(tree: Tree, task: SearchTask, prefix: Sequence[str], paths: Seq
 def collect_result(
     tree: Tree, task: SearchTask, prefix: Sequence[str], solved: Sequence[int], usage: SearchUsage, judge: JudgeCost,
     faults: dict[str, int] | None = None, interrupted: str | None = None, stop_reason: str | None = None,
+    prefix_return: float = 0.0,
 ) -> SearchResult:
     """Every root-to-terminal path as a trajectory; the best is the first solution found, else the
     most visited path."""
     solved_set = set(solved)
     paths = [np.asarray(p) for p in tree.terminal_paths()]
-    found = trajectories(tree, task, prefix, paths, solved_set)
+    found = trajectories(tree, task, prefix, paths, solved_set, prefix_return)
     if solved:
-        (best,) = trajectories(tree, task, prefix, [tree.path(solved[0])], solved_set)
+        (best,) = trajectories(tree, task, prefix, [tree.path(solved[0])], solved_set, prefix_return)
     else:
         best_path = tree.best_path(by="visits")
-        best = trajectories(tree, task, prefix, [best_path], solved_set)[0] if len(best_path) > 1 else None
+        best = trajectories(tree, task, prefix, [best_path], solved_set, prefix_return)[0] if len(best_path) > 1 else None
     return SearchResult(
         task_id=task.id,
         best=best,
