@@ -24,7 +24,8 @@ from pathlib import Path
 
 from mcts import Tree, WeightsConfig, save_tree
 from mcts.report import DEFAULT_MAX_NODES, build_report
-from mcts.run.rundir import RunDir, append_lines
+from mcts.files import append_lines
+from mcts.run.rundir import RunDir
 
 TEACHERS = ("countdown-expert", "countdown-noisy", "countdown-format")
 OPS = "+-*/"

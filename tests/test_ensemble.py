@@ -178,7 +178,7 @@ def test_fit_on_the_toy_tuning_set_reports_a_useful_fit():
     ("line", "message"),
     [
         ("{not json", r"bad\.jsonl:2: not valid JSON"),
-        ("[1, 2]", r"bad\.jsonl:2: each line must be a JSON object"),
+        ("[1, 2]", r"bad\.jsonl:2: expected a JSON object"),
         ('{"score": 1}', r"bad\.jsonl:2: field 'text' is missing"),
         ('{"text": "a"}', r"bad\.jsonl:2: field 'score' is missing"),
         ('{"text": "a", "score": "high"}', r"bad\.jsonl:2: field 'score' must be a finite number"),

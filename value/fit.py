@@ -19,7 +19,6 @@ with rows assigned to folds by index modulo k (deterministic, no shuffling).
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mcts.files import read_json_objects
 from mcts.types import RewardFn, ScoredText
 from value.ensemble import RewardEnsemble
 
@@ -55,24 +55,13 @@ def load_tuning_set(path: str | Path) -> list[TuningRow]:
     path = Path(path)
     if not path.is_file():
         raise TuningSetError(f"tuning set {str(path)!r} does not exist")
-    rows = []
-    with path.open(encoding="utf-8") as handle:
-        for lineno, line in enumerate(handle, start=1):
-            if line.strip():
-                rows.append(_parse_row(path, lineno, line))
+    rows = [_parse_row(where, obj) for where, obj in read_json_objects(path, TuningSetError, "tuning set")]
     if len(rows) < 3:
         raise TuningSetError(f"{path}: needs at least 3 rows to fit and validate weights, found {len(rows)}")
     return rows
 
 
-def _parse_row(path: Path, lineno: int, line: str) -> TuningRow:
-    where = f"{path}:{lineno}"
-    try:
-        obj = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise TuningSetError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})") from exc
-    if not isinstance(obj, dict):
-        raise TuningSetError(f"{where}: each line must be a JSON object, got {type(obj).__name__}")
+def _parse_row(where: str, obj: dict) -> TuningRow:
     unknown = sorted(set(obj) - _FIELDS)
     if unknown:
         raise TuningSetError(f"{where}: unknown field(s) {unknown}; allowed: {sorted(_FIELDS)}")
@@ -90,7 +79,7 @@ def _parse_row(path: Path, lineno: int, line: str) -> TuningRow:
     reference = obj.get("reference")
     if reference is not None and not isinstance(reference, str):
         raise TuningSetError(f"{where}: field 'reference' must be a string or null, got {reference!r}")
-    return TuningRow(obj["text"], float(score), obj.get("prompt", ""), reference, obj.get("id", ""), lineno)
+    return TuningRow(obj["text"], float(score), obj.get("prompt", ""), reference, obj.get("id", ""), int(where.rsplit(":", 1)[1]))
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ import shutil
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from mcts.files import append_lines, atomic_write_lines, atomic_write_text
 from mcts.types import SearchResult
 
 log = logging.getLogger(__name__)
@@ -35,42 +36,6 @@ def safe_name(task_id: str) -> str:
     """A file name for a task id (ids come from user data: keep them inside trees/)."""
     name = re.sub(r"[^A-Za-z0-9._-]", "_", task_id).lstrip(".")
     return name[:120] or "task"
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a fsynced temporary file (removed again if the write fails)."""
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def append_lines(path: Path, lines: Iterable[str]) -> None:
-    """Append whole lines and force them to disk before returning; if the write fails (a full disk),
-    the file is cut back to where it was, so no torn line is left."""
-    data = "".join(line + "\n" for line in lines)
-    if not data:
-        return
-    payload = data.encode("utf-8")
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        start = os.fstat(fd).st_size
-        try:
-            view = memoryview(payload)
-            while view:  # unbuffered: a failed write leaves nothing pending to flush later
-                view = view[os.write(fd, view):]
-            os.fsync(fd)
-        except OSError:
-            os.ftruncate(fd, start)
-            raise
-    finally:
-        os.close(fd)
 
 
 def read_jsonl_rows(path: Path) -> list[dict]:
@@ -136,7 +101,7 @@ class RunDir:
         finished = self.finished_task_ids()
         kept = [r for r in rows if r.get("task_id") in finished]
         if len(kept) != len(rows):
-            atomic_write_text(self.trajectories, "".join(json.dumps(r) + "\n" for r in kept))
+            atomic_write_lines(self.trajectories, (json.dumps(r) for r in kept))
         if self.weights_csv.exists():
             with open(self.weights_csv, newline="", encoding="utf-8") as f:
                 lines = list(csv.reader(f))
@@ -160,7 +125,7 @@ class RunDir:
             lost = sorted({r["task_id"] for r in ledger} - {r["task_id"] for r in whole})
             log.warning("%s lost the paths of %d finished task(s) (%s): they are searched again",
                         self.trajectories, len(lost), ", ".join(lost[:5]))
-            atomic_write_text(self.tasks, "".join(json.dumps(r) + "\n" for r in whole))
+            atomic_write_lines(self.tasks, (json.dumps(r) for r in whole))
 
     def finished_task_ids(self) -> set[str]:
         return {row["task_id"] for row in read_jsonl_rows(self.tasks)}

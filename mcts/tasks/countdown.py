@@ -38,6 +38,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from mcts.files import read_json_objects
 from mcts.tasks.arithmetic import ParsedStep, StepParseError, apply_op, integer_result, parse_step
 
 STEP_DELIMITER = "\n"
@@ -84,33 +85,20 @@ def load_puzzles(path: str | Path) -> list[Puzzle]:
     Raises :class:`PuzzleFileError` naming the file, line number and bad field, also for duplicate ids.
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise PuzzleFileError(f"cannot read puzzle file {path}: {exc.strerror or exc}") from exc
     puzzles: list[Puzzle] = []
-    seen: dict[str, int] = {}
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        where = f"{path}:{lineno}"
-        puzzle = _puzzle_from_row(line, where)
+    seen: dict[str, str] = {}
+    for where, row in read_json_objects(path, PuzzleFileError, "puzzle file"):
+        puzzle = _puzzle_from_row(row, where)
         if puzzle.id in seen:
             raise PuzzleFileError(f"{where}: field 'id': {puzzle.id!r} repeats line {seen[puzzle.id]}; ids must be unique")
-        seen[puzzle.id] = lineno
+        seen[puzzle.id] = where.rsplit(":", 1)[1]
         puzzles.append(puzzle)
     if not puzzles:
         raise PuzzleFileError(f"{path}: no puzzles (expected JSONL rows like {{\"id\": \"p1\", \"numbers\": [4, 7, 8, 8], \"target\": 24}})")
     return puzzles
 
 
-def _puzzle_from_row(line: str, where: str) -> Puzzle:
-    try:
-        row = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise PuzzleFileError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})") from None
-    if not isinstance(row, dict):
-        raise PuzzleFileError(f"{where}: expected a JSON object with id, numbers, target; got {type(row).__name__}")
+def _puzzle_from_row(row: dict, where: str) -> Puzzle:
     for field in ("id", "numbers", "target"):
         if field not in row:
             raise PuzzleFileError(f"{where}: missing field {field!r}")

@@ -10,12 +10,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mcts.files import read_json_objects
 from mcts.tasks.countdown import Puzzle, apply_steps, format_prompt
 from mcts.types import ScoredText, StepOutcome
 
@@ -93,27 +93,17 @@ def load_text_rows(path: str | Path) -> list[TextRow]:
     if not path.exists():
         raise FileNotFoundError(f"data file {path} does not exist")
     rows, seen = [], set()
-    with open(path, encoding="utf-8") as f:
-        for number, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            where = f"{path}:{number}"
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise ValueError(f"{where}: not valid JSON ({err.msg})") from None
-            if not isinstance(row, dict):
-                raise ValueError(f"{where}: expected an object with id, prompt, reference")
-            for key in ("id", "prompt"):
-                if not isinstance(row.get(key), str) or not row[key]:
-                    raise ValueError(f"{where}: field {key!r} must be a non-empty string")
-            reference = row.get("reference")
-            if reference is not None and not isinstance(reference, str):
-                raise ValueError(f"{where}: field 'reference' must be a string when present")
-            if row["id"] in seen:
-                raise ValueError(f"{where}: duplicate id {row['id']!r}")
-            seen.add(row["id"])
-            rows.append(TextRow(row["id"], row["prompt"], reference))
+    for where, row in read_json_objects(path, ValueError, "data file"):
+        for key in ("id", "prompt"):
+            if not isinstance(row.get(key), str) or not row[key]:
+                raise ValueError(f"{where}: field {key!r} must be a non-empty string")
+        reference = row.get("reference")
+        if reference is not None and not isinstance(reference, str):
+            raise ValueError(f"{where}: field 'reference' must be a string when present")
+        if row["id"] in seen:
+            raise ValueError(f"{where}: duplicate id {row['id']!r}")
+        seen.add(row["id"])
+        rows.append(TextRow(row["id"], row["prompt"], reference))
     if not rows:
         raise ValueError(f"{path} holds no rows")
     return rows

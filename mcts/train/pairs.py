@@ -9,12 +9,12 @@ standard-format preference columns ``prompt`` / ``chosen`` / ``rejected`` that T
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from itertools import combinations
 from pathlib import Path
 from typing import Literal
 
+from mcts.files import atomic_write_lines
 from mcts.train.tree_data import PathRecord, TreeNode, collect_nodes, load_records, sibling_groups
 
 
@@ -75,15 +75,5 @@ def export_pairs(
     if out.is_dir():
         raise ValueError(f"--out {out} is a directory; pass a file path such as {out / 'pairs.jsonl'}")
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    try:
-        with tmp.open("w", encoding="utf-8") as handle:
-            for row in rows:
-                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    atomic_write_lines(out, (json.dumps(row, ensure_ascii=False) for row in rows))
     return len(rows)
