@@ -11,7 +11,15 @@ import pytest
 
 from mcts.train.tree_data import record_from_row
 from mcts.types import ScoredText, ValueFn
-from value.calibration import brier_score, calibration_report, expected_calibration_error, reliability_plot, spearman
+from mcts.tasks.countdown import Puzzle, format_prompt
+from mcts.tasks.countdown_solver import generate_puzzles, puzzle_split
+from mcts.tree import Tree
+from value.calibration import (
+    brier_score, calibration_report, expected_calibration_error, reliability_plot, roc_auc, spearman,
+)
+from value.collect import check_side, collect_trees
+from value.countdown_truth import HeldOutLeakError, check_training_side, is_training_side, reachable, solver_metrics
+from value.tree_values import tree_examples
 from value.value_data import ValueExample, load_value_examples, split_by_task, value_examples
 from value.valuenet import ValueNet, ValueNetConfig, ValueNetFn, build_value_net, evaluate_value, train_value
 
@@ -164,3 +172,93 @@ def test_causal_lm_value_net_trains_and_round_trips(tmp_path, freeze):
     loaded = ValueNet.load(tmp_path / "vn")
     texts = [e.text for e in examples[:6]]
     assert loaded.predict(texts) == pytest.approx(net.predict(texts), abs=1e-5)
+
+
+# ---------------------------------------------------------------- training data from trees, held-out side kept out
+
+
+def test_tree_examples_pool_visits_and_subtree_terminals():
+    tree = Tree()
+    sel = tree.select(1)  # the root, as the search does: expand, descend to a child, back up from it
+    a, b = tree.expand([0, 0], [0.5, 0.5], actions=[" a", " b"])
+    # below a: one solved and one failed terminal (as rollout chains leave them: never visited)
+    tree.expand([a, a], [1.0, 1.0], rewards=[1.0, 0.0], terminal=[True, True], actions=[" win", " lose"])
+    tree.descend(sel.leaves, [a])
+    tree.backup([a], [0.5])
+    examples = {e.steps: e for e in tree_examples(tree, "t", "[t]")}
+    assert set(examples) == {(" a",), (" a", " win"), (" a", " lose")}  # b: no visit, no terminal: no label
+    ea = examples[(" a",)]
+    assert (ea.q, ea.visits, ea.terminals, ea.mc_return, ea.outcome) == (0.5, 1, 2, 0.5, 0.5)
+    win = examples[(" a", " win")]
+    assert (win.visits, win.terminals, win.mc_return, win.q, win.outcome) == (0, 1, 1.0, 1.0, 1.0)
+    assert ea.target("mix") == pytest.approx((1 * 0.5 + 2 * 0.5) / 3)
+    assert win.target("mix") == 1.0 and win.text == "[t] a win"
+
+
+def test_training_data_never_holds_a_held_out_number_set():
+    train = generate_puzzles(60, seed=3, split="train")
+    held = generate_puzzles(5, seed=3, split="heldout")
+    check_side(train, "train")
+    check_training_side([format_prompt(p) for p in train])
+    with pytest.raises(HeldOutLeakError):
+        check_side([*train[:3], held[0]], "train")
+    with pytest.raises(HeldOutLeakError):  # refused before any search runs (no teachers needed)
+        collect_trees("/nonexistent", [held[0]], teachers=(), side="train")
+    with pytest.raises(HeldOutLeakError, match="held-out side"):
+        check_training_side([format_prompt(train[0]), format_prompt(held[1])])
+    # another target does not smuggle a held-out Game-of-24 number set in
+    other = next(t for t in range(1, 100) if t != 24 and puzzle_split(held[0].numbers, t) == "train")
+    assert not is_training_side(held[0].numbers, other)
+    with pytest.raises(HeldOutLeakError):
+        check_training_side([format_prompt(Puzzle("x", held[0].numbers, other))])
+    with pytest.raises(ValueError, match="held-out side"):
+        check_side(train[:1], "heldout")
+
+
+def test_solver_truth_and_ranking_metrics_on_known_states():
+    prompt = "Numbers: 4 7 8 8\nTarget: 24\n"
+    assert reachable(prompt, [])
+    assert reachable(prompt, ["8-4=4 (left: 7 8 4)\n"])  # 7-4=3, 8*3=24
+    assert not reachable(prompt, ["8+8=17 (left: 4 7 17)\n"])  # wrong arithmetic
+    assert not reachable(prompt, ["4+7=11 (left: 8 8 11)\n", "8+8=16 (left: 11 16)\n"])  # 11, 16 cannot make 24
+    assert reachable(prompt, ["8-4=4 (left: 7 8 4)\n", "7-4=3 (left: 8 3)\n", "8*3=24 (left: 24)\n"])
+    # AUC: positives score .9 and .2, negatives .3 and .1 -> 3 of 4 pairs ordered right
+    assert roc_auc([0.9, 0.2, 0.3, 0.1], [1, 1, 0, 0]) == pytest.approx(0.75)
+    assert roc_auc([0.5, 0.5], [1, 0]) == pytest.approx(0.5)  # a tie counts one half
+    assert math.isnan(roc_auc([0.1, 0.2], [1, 1]))
+    m = solver_metrics([0.9, 0.8, 0.3, 0.1], [True, True, False, False])
+    assert (m.n, m.positive_rate, m.auc) == (4, 0.5, 1.0)
+    # ranks (4, 3, 2, 1) vs labels (1, 1, 0, 0) -> label ranks (3.5, 3.5, 1.5, 1.5): Pearson = 2 / sqrt(5)
+    assert m.spearman == pytest.approx(2 / math.sqrt(5))
+    with pytest.raises(ValueError, match="0 or 1"):
+        roc_auc([0.1, 0.2], [0.5, 1])
+
+
+@pytest.mark.slow
+def test_end_to_end_collect_train_evaluate_on_held_out_trees(tmp_path):
+    import torch
+
+    from mcts.run.config import RunConfig
+    from mcts.run.setup import build_teachers
+    from value.collect import load_tree_examples
+
+    torch.manual_seed(0)
+    teachers = build_teachers(RunConfig(teachers=("hf:countdown-expert", "hf:countdown-noisy"), device="cpu"))
+    try:
+        collect_trees(tmp_path / "train", generate_puzzles(4, seed=1, split="train"), teachers, side="train", simulations=8)
+        collect_trees(tmp_path / "held", generate_puzzles(2, seed=1, split="heldout"), teachers, side="heldout", simulations=8)
+    finally:
+        for t in teachers:
+            t.close()
+    train, held = load_tree_examples(tmp_path / "train"), load_tree_examples(tmp_path / "held")
+    assert train and held and all(e.visits + e.terminals >= 1 for e in train)
+    check_training_side([e.prompt for e in train])
+    assert {e.task_id.split("/")[0] for e in held} == {"held"}
+    net = build_value_net(ValueNetConfig(kind="tiny", d_model=32, n_layer=1, n_head=2, max_length=96))
+    history = train_value(net, train, target="mix", epochs=2, weight_by_visits=True, device="cpu")
+    assert len(history) == 2 and math.isfinite(history[-1]["train_mse"])
+    m = solver_metrics(net.predict([e.text for e in held]), [reachable(e.prompt, e.steps) for e in held])
+    assert m.n == len(held) and 0.0 <= m.positive_rate <= 1.0
+    assert math.isnan(m.auc) or 0.0 <= m.auc <= 1.0
+    report = evaluate_value(net, held, target="mix", plot_path=tmp_path / "rel.png")
+    assert report.n == len(held) and (tmp_path / "rel.png").stat().st_size > 0

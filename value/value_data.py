@@ -18,7 +18,7 @@ from typing import Literal
 from mcts.train.tree_data import PathRecord, collect_nodes, load_records
 from mcts.types import ScoredText
 
-Target = Literal["q", "mc_return", "outcome"]
+Target = Literal["q", "mc_return", "outcome", "mix"]
 
 
 def state_text(prompt: str, steps: Sequence[str]) -> str:
@@ -32,7 +32,9 @@ class ValueExample:
 
     ``q``: the node's backed-up mean value; ``visits``: its visit count; ``outcome``: fraction of
     the logged paths through it that solved the task (in [0, 1]); ``mc_return``: mean
-    ``final_reward`` of those paths (the Monte-Carlo return).
+    ``final_reward`` of those paths (the Monte-Carlo return). Examples read from a tree
+    (:func:`value.tree_values.tree_examples`) count ``terminals``: the terminal nodes below the node
+    that ``mc_return`` and ``outcome`` average over (0 when read from logged paths).
     """
 
     task_id: str
@@ -42,6 +44,7 @@ class ValueExample:
     visits: int
     outcome: float
     mc_return: float
+    terminals: int = 0
 
     @property
     def text(self) -> str:
@@ -58,7 +61,10 @@ class ValueExample:
             return self.mc_return
         if name == "outcome":
             return self.outcome
-        raise ValueError(f"unknown value target {name!r}; use 'q', 'mc_return' or 'outcome'")
+        if name == "mix":  # both Monte-Carlo estimates pooled, each weighted by its sample count
+            samples = self.visits + self.terminals
+            return (self.visits * self.q + self.terminals * self.mc_return) / samples if samples else self.q
+        raise ValueError(f"unknown value target {name!r}; use 'q', 'mc_return', 'outcome' or 'mix'")
 
 
 def value_examples(records: Iterable[PathRecord], *, min_visits: int = 1) -> list[ValueExample]:

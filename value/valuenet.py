@@ -164,9 +164,11 @@ class CausalLMValueNet(ValueNet):
         super().__init__(config)
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
+        from teachers.loading import load_causal_lm
+
         self.tokenizer = AutoTokenizer.from_pretrained(str(config.backbone))
         if _has_weights(Path(config.backbone)):
-            lm = AutoModelForCausalLM.from_pretrained(str(config.backbone), dtype=torch.float32)
+            lm, _ = load_causal_lm(config.backbone, dtype=torch.float32, role="value-net backbone")
         else:  # a saved fine-tuned value net: architecture here, weights in value.safetensors
             from transformers import AutoConfig
 
@@ -244,14 +246,15 @@ def train_value(
     """Fits ``net`` to ``target`` by mean squared error (AdamW); returns one row per epoch:
     ``{"epoch", "train_mse", "held_out_mse"}`` (the last NaN without held-out data).
 
-    ``weight_by_visits`` weights each node by ``log(1 + visits)`` (well-visited Q is less noisy).
+    ``weight_by_visits`` weights each node by ``log(1 + visits + terminals)``: a target averaged over
+    more samples (visits, and terminals below the node for tree examples) is less noisy.
     Shuffling consumes a generator seeded by ``seed``; CUDA is used when available.
     """
     if not train:
         raise ValueError("no training examples; does the run's trajectories.jsonl hold any steps?")
     net.to(torch.device(device) if device else torch.device("cuda" if torch.cuda.is_available() else "cpu"))
     targets = _targets(net, train, target)
-    weights = torch.tensor([torch.log1p(torch.tensor(float(e.visits))).item() if weight_by_visits else 1.0 for e in train])
+    weights = torch.log1p(torch.tensor([float(e.visits + e.terminals) for e in train])) if weight_by_visits else torch.ones(len(train))
     params = [p for p in net.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=learning_rate)
     generator = torch.Generator().manual_seed(seed)
