@@ -5,6 +5,8 @@
     proposals = teacher.generate([GenerationRequest(prompt, n=8, stop=("\\n",))])
 
 Backends are imported only when a teacher of that kind is loaded, so ``import teachers`` is cheap.
+``load_causal_lm`` (``teachers.loading``) is the one loader of a Hugging Face causal LM, for teachers,
+the judge, the scorers, the value net and training alike.
 """
 
 from teachers._common import TeacherStats
@@ -15,7 +17,8 @@ from teachers.errors import (
     TeacherTimeoutError,
     TeacherUnavailableError,
 )
-from teachers.spec import TeacherSpec, load_teacher, parse_spec, resolve_model_path
+from teachers.loading import load_causal_lm, resolve_model_path
+from teachers.spec import TeacherSpec, load_teacher, parse_spec
 
 __all__ = [
     "MissingExtraError",
@@ -25,6 +28,7 @@ __all__ = [
     "TeacherStats",
     "TeacherTimeoutError",
     "TeacherUnavailableError",
+    "load_causal_lm",
     "load_teacher",
     "parse_spec",
     "resolve_model_path",

@@ -1,12 +1,58 @@
-"""What every backend shares: stop-string trimming, finish reasons, usage counters, greedy fan-out."""
+"""What every backend shares: stop-string trimming, finish reasons, usage counters, greedy fan-out,
+a teacher's default name and the checks of the HTTP options (``TeacherSpec`` and ``OpenAITeacher``
+run the same ones)."""
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from mcts.types import FinishReason, GenerationRequest, Proposal
+
+
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def default_name(model: str) -> str:
+    """What a teacher is called when no name is given: the model directory's name (or the model's)."""
+    return Path(model.rstrip("/")).name or model
+
+
+def check_url(url: str | None) -> None:
+    """An OpenAI-compatible server's base URL must be http(s) and name a host."""
+    if not url or not re.match(r"^https?://[^/\s]+", url):
+        raise ValueError(
+            f"openai teacher url {url!r} must start with http:// or https:// and name a host, "
+            "e.g. openai:http://127.0.0.1:8000/v1#MODEL"
+        )
+
+
+def check_positive(key: str, value: object, kind: type) -> None:
+    """``value`` is None (the default) or a number of ``kind`` above 0; ``ValueError`` naming ``key`` otherwise."""
+    if value is None:
+        return
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or (kind is int and not isinstance(value, int)):
+        raise ValueError(f"{key} must be a {kind.__name__}, got {value!r}")
+    if value <= 0:
+        raise ValueError(f"{key} must be > 0, got {value}")
+
+
+def check_retries(retries: int | None) -> None:
+    if retries is not None and retries < 0:
+        raise ValueError(f"retries must be >= 0, got {retries}")
+
+
+def check_env_name(api_key_env: str | None) -> None:
+    """``api_key_env`` must be the NAME of an environment variable; the value is never echoed."""
+    if api_key_env is not None and not _ENV_NAME.match(api_key_env):
+        # Never echo the value: a user who pasted the key itself would see it in logs.
+        raise ValueError(
+            "api_key_env must be the NAME of an environment variable holding the key (letters, digits, "
+            "underscores, e.g. OPENAI_API_KEY), not the key itself; the value given is not shown"
+        )
 
 
 def trim_at_stop(text: str, stop: Sequence[str]) -> tuple[str, bool]:

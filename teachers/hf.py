@@ -15,16 +15,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from mcts.types import FinishReason, GenerationRequest, Proposal
-from teachers._common import TeacherStats, check_requests, fan_out_greedy, sampled_n, trim_at_stop
-from teachers.spec import TeacherSpec, require, resolve_model_path
+from teachers._common import TeacherStats, check_requests, default_name, fan_out_greedy, sampled_n, trim_at_stop
+from teachers.loading import load_causal_lm, require
 
 require("torch", "hf")
 require("transformers", "hf")
 
 import torch  # noqa: E402  (after the check, so a missing package gets the install hint)
 from transformers import (  # noqa: E402
-    AutoModelForCausalLM,
-    AutoTokenizer,
     GenerationConfig,
     StoppingCriteria,
     StoppingCriteriaList,
@@ -68,22 +66,8 @@ class HFTeacher:
     ) -> None:
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
-        if device == "cuda" and not torch.cuda.is_available():
-            raise ValueError("device='cuda' but torch sees no CUDA device; use device='cpu' or 'auto'")
-        if dtype == "auto":
-            torch_dtype: Any = torch.float32 if device == "cpu" else "auto"
-        else:
-            torch_dtype = getattr(torch, dtype)
-        path = resolve_model_path(model)
-        try:
-            self.tokenizer = AutoTokenizer.from_pretrained(path)
-            self.model = AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype).to(device).eval()
-        except OSError as exc:
-            raise OSError(
-                f"could not load Hugging Face model {model!r}: it is not a local model directory or a bundled "
-                f"model name, and the hub is unreachable or has no such model ({exc})"
-            ) from exc
-        self.name = name or TeacherSpec(backend="hf", model=model).display_name
+        self.model, self.tokenizer = load_causal_lm(model, device=device, dtype=dtype, role="hf teacher model")
+        self.name = name or default_name(model)
         self.device = device
         self.seed = seed
         self.max_batch_rows = max_batch_rows
@@ -96,10 +80,6 @@ class HFTeacher:
         self._eos_ids = frozenset([eos] if isinstance(eos, int) else (eos or []))
         pad = self.tokenizer.pad_token_id
         self._pad_id = pad if pad is not None else next(iter(self._eos_ids), 0)
-
-    @classmethod
-    def from_spec(cls, spec: TeacherSpec) -> HFTeacher:
-        return cls(spec.model, name=spec.name, device=spec.device, dtype=spec.dtype, seed=spec.seed)
 
     def __repr__(self) -> str:
         return f"HFTeacher(name={self.name!r}, device={self.device!r})"

@@ -22,9 +22,20 @@ from urllib.parse import urlsplit
 import httpx
 
 from mcts.types import GenerationRequest, Proposal
-from teachers._common import TeacherStats, check_requests, fan_out_greedy, finish_reason, sampled_n, trim_at_stop
+from teachers._common import (
+    TeacherStats,
+    check_env_name,
+    check_positive,
+    check_requests,
+    check_retries,
+    check_url,
+    default_name,
+    fan_out_greedy,
+    finish_reason,
+    sampled_n,
+    trim_at_stop,
+)
 from teachers.errors import TeacherRequestError, TeacherTimeoutError, TeacherUnavailableError
-from teachers.spec import TeacherSpec
 
 log = logging.getLogger(__name__)
 
@@ -72,13 +83,18 @@ class OpenAITeacher:
         backoff: float = 0.5,
         max_backoff: float = 8.0,
     ) -> None:
-        spec = TeacherSpec(
-            backend="openai", model=model, url=url, name=name, max_concurrency=max_concurrency,
-            timeout=timeout, retries=retries, api_key_env=api_key_env,
-        )  # validates every option
+        check_url(url)
+        if not model or not model.strip():
+            raise ValueError("openai teacher needs a model name: openai:URL#MODEL")
+        if name is not None and not name.strip():
+            raise ValueError("teacher name must not be empty; leave it unset for the default")
+        check_positive("max_concurrency", max_concurrency, int)
+        check_positive("timeout", timeout, float)
+        check_retries(retries)
+        check_env_name(api_key_env)
         self.base_url = completions_base(url)
         self.model = model
-        self.name = spec.display_name
+        self.name = name or default_name(model)
         self.max_concurrency = max_concurrency
         self.timeout = timeout
         self.retries = retries
@@ -95,16 +111,6 @@ class OpenAITeacher:
         self._semaphores: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
             weakref.WeakKeyDictionary()
         )
-
-    @classmethod
-    def from_spec(cls, spec: TeacherSpec) -> OpenAITeacher:
-        options = {
-            k: getattr(spec, k)
-            for k in ("max_concurrency", "timeout", "retries", "api_key_env")
-            if getattr(spec, k) is not None
-        }
-        assert spec.url is not None  # TeacherSpec guarantees it for openai
-        return cls(spec.url, spec.model, name=spec.name, **options)
 
     def __repr__(self) -> str:
         return f"OpenAITeacher(name={self.name!r}, url={self.base_url!r}, model={self.model!r})"

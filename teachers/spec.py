@@ -1,4 +1,4 @@
-"""Teacher specs: the strings the CLI and TOML files use to name a teacher, and how to load one.
+"""Teacher specs: the strings the CLI and TOML files use to name a teacher, and the loader that builds one.
 
 Forms (options may follow as ``,key=value`` pairs)::
 
@@ -10,6 +10,9 @@ Forms (options may follow as ``,key=value`` pairs)::
     openai:http://127.0.0.1:8000/v1#countdown-expert,max_concurrency=16,api_key_env=MY_KEY
 
 ``PATH_OR_ID`` may also be the name of a bundled model (``mcts-llm teachers`` lists them).
+
+This module is the registry of backends: ``load_teacher`` imports a backend only when a teacher of
+its kind is loaded, and no backend imports this module (they take plain arguments).
 """
 
 from __future__ import annotations
@@ -18,19 +21,20 @@ import dataclasses
 import importlib.util
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from mcts.types import Teacher
+from teachers._common import check_env_name, check_positive, check_retries, check_url, default_name
 from teachers.errors import MissingExtraError
+from teachers.loading import DEVICES, DTYPES, require, resolve_model_path
+
+# resolve_model_path is re-exported: callers outside teachers/ import it from here.
+__all__ = ["BACKENDS", "TeacherSpec", "load_teacher", "parse_spec", "resolve_model_path"]
 
 BACKENDS = ("hf", "vllm", "openai")
-DEVICES = ("auto", "cpu", "cuda")
-DTYPES = ("auto", "float32", "float16", "bfloat16")
 # Options that only an HTTP teacher understands; setting them on a local backend is a mistake.
 _HTTP_ONLY = ("max_concurrency", "timeout", "retries", "api_key_env")
 _VLLM_ONLY = ("block_size", "max_model_len", "kv_cache_gib")
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _FORMS = "hf:PATH_OR_ID, vllm:PATH_OR_ID or openai:URL#MODEL"
 
 
@@ -69,11 +73,7 @@ class TeacherSpec:
         if not self.model or not self.model.strip():
             raise ValueError(f"{self.backend} teacher needs a model; use {_FORMS}")
         if self.backend == "openai":
-            if not self.url or not re.match(r"^https?://[^/\s]+", self.url):
-                raise ValueError(
-                    f"openai teacher url {self.url!r} must start with http:// or https:// and name a host, "
-                    "e.g. openai:http://127.0.0.1:8000/v1#MODEL"
-                )
+            check_url(self.url)
         elif self.url is not None:
             raise ValueError(f"url is only for openai teachers, not {self.backend} (got {self.url!r})")
         if self.device not in DEVICES:
@@ -90,26 +90,16 @@ class TeacherSpec:
                 raise ValueError(f"{key} is a vllm-teacher option; {self.backend} teachers do not take it")
         if self.engine_args and self.backend != "vllm":
             raise ValueError(f"engine_args are passed to vllm.LLM; {self.backend} teachers do not take them")
-        _check_positive(self, "max_concurrency", int)
-        _check_positive(self, "timeout", float)
-        _check_positive(self, "block_size", int)
-        _check_positive(self, "max_model_len", int)
-        _check_positive(self, "kv_cache_gib", int)
-        if self.retries is not None and self.retries < 0:
-            raise ValueError(f"retries must be >= 0, got {self.retries}")
-        if self.api_key_env is not None and not _ENV_NAME.match(self.api_key_env):
-            # Never echo the value: a user who pasted the key itself would see it in logs.
-            raise ValueError(
-                "api_key_env must be the NAME of an environment variable holding the key (letters, digits, "
-                "underscores, e.g. OPENAI_API_KEY), not the key itself; the value given is not shown"
-            )
+        for key, kind in (("max_concurrency", int), ("timeout", float), ("block_size", int),
+                          ("max_model_len", int), ("kv_cache_gib", int)):
+            check_positive(key, getattr(self, key), kind)
+        check_retries(self.retries)
+        check_env_name(self.api_key_env)
 
     @property
     def display_name(self) -> str:
         """The teacher's name: ``name`` if set, else the model directory's or the model's name."""
-        if self.name:
-            return self.name
-        return Path(self.model.rstrip("/")).name or self.model
+        return self.name or default_name(self.model)
 
     def __str__(self) -> str:
         head = f"{self.backend}:{self.url}#{self.model}" if self.backend == "openai" else f"{self.backend}:{self.model}"
@@ -121,16 +111,6 @@ class TeacherSpec:
             and getattr(self, f.name) != getattr(defaults, f.name)
         ]
         return ",".join([head, *opts])
-
-
-def _check_positive(spec: TeacherSpec, key: str, kind: type) -> None:
-    value = getattr(spec, key)
-    if value is None:
-        return
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or (kind is int and not isinstance(value, int)):
-        raise ValueError(f"{key} must be a {kind.__name__}, got {value!r}")
-    if value <= 0:
-        raise ValueError(f"{key} must be > 0, got {value}")
 
 
 def _coerce(key: str, raw: str) -> Any:
@@ -184,30 +164,6 @@ def parse_spec(text: str, **options: Any) -> TeacherSpec:
     return TeacherSpec(backend=backend, model=target, **merged)
 
 
-def resolve_model_path(model: str) -> str:
-    """A local directory as is; a bundled model name as its directory; anything else unchanged
-    (a hub id, which transformers / vLLM resolve themselves)."""
-    if Path(model).expanduser().is_dir():
-        return str(Path(model).expanduser())
-    try:
-        from teachers.bundled import bundled_model_path
-    except ImportError:
-        return model
-    try:
-        return str(bundled_model_path(model))
-    except (KeyError, ValueError, FileNotFoundError):
-        return model
-
-
-def require(module: str, extra: str) -> None:
-    """Raises ``MissingExtraError`` naming the extra to install when ``module`` is missing."""
-    if importlib.util.find_spec(module) is None:
-        raise MissingExtraError(
-            f"this teacher needs the Python package {module!r}, which is not installed; "
-            f'install it with: pip install "mcts-llm[{extra}]"'
-        )
-
-
 def load_teacher(spec: TeacherSpec | str, **options: Any) -> Teacher:
     """Builds the teacher a spec names. Heavy backends (torch, vLLM) are imported only here.
 
@@ -223,13 +179,15 @@ def load_teacher(spec: TeacherSpec | str, **options: Any) -> Teacher:
     if spec.backend == "openai":
         from teachers.openai_http import OpenAITeacher
 
-        return OpenAITeacher.from_spec(spec)
+        assert spec.url is not None  # TeacherSpec guarantees it for openai
+        http = {k: getattr(spec, k) for k in _HTTP_ONLY if getattr(spec, k) is not None}
+        return OpenAITeacher(spec.url, spec.model, name=spec.name, **http)
     if spec.backend == "hf":
         require("torch", "hf")
         require("transformers", "hf")
         from teachers.hf import HFTeacher
 
-        return HFTeacher.from_spec(spec)
+        return HFTeacher(spec.model, name=spec.name, device=spec.device, dtype=spec.dtype, seed=spec.seed)
     if importlib.util.find_spec("vllm") is None:
         raise MissingExtraError(
             "the vllm teacher needs vLLM, which is not installed; install it with "
@@ -237,5 +195,8 @@ def load_teacher(spec: TeacherSpec | str, **options: Any) -> Teacher:
         )
     from teachers.vllm_engine import VLLMTeacher
 
-    return VLLMTeacher.from_spec(spec)
+    return VLLMTeacher(
+        spec.model, name=spec.name, dtype=spec.dtype, seed=spec.seed, device=spec.device, block_size=spec.block_size,
+        max_model_len=spec.max_model_len, kv_cache_gib=spec.kv_cache_gib, **dict(spec.engine_args),
+    )
 

@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from mcts.types import GenerationRequest, Proposal
-from teachers._common import TeacherStats, check_requests, fan_out_greedy, finish_reason, sampled_n
-from teachers.spec import TeacherSpec, resolve_model_path
+from teachers._common import TeacherStats, check_requests, default_name, fan_out_greedy, finish_reason, sampled_n
+from teachers.loading import resolve_model_path
 
 # CPU block size: the default (128) never caches prompts shorter than a block, and 16 is refused.
 CPU_BLOCK_SIZE = 32
@@ -84,23 +84,9 @@ class VLLMTeacher:
             disable_log_stats=False,  # keeps the prefix-cache counters that `stats` reads
             **kwargs,
         )
-        self.name = name or TeacherSpec(backend="vllm", model=model).display_name
+        self.name = name or default_name(model)
         self.stats = TeacherStats()
         self._lock = threading.Lock()
-
-    @classmethod
-    def from_spec(cls, spec: TeacherSpec) -> VLLMTeacher:
-        return cls(
-            spec.model,
-            name=spec.name,
-            dtype=spec.dtype,
-            seed=spec.seed,
-            device=spec.device,
-            block_size=spec.block_size,
-            max_model_len=spec.max_model_len,
-            kv_cache_gib=spec.kv_cache_gib,
-            **dict(spec.engine_args),
-        )
 
     def __repr__(self) -> str:
         return f"VLLMTeacher(name={self.name!r})"

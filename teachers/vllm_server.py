@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from teachers.spec import resolve_model_path
+from teachers.loading import resolve_model_path
 from teachers.vllm_engine import CPU_BLOCK_SIZE
 
 # 30-45 s on an idle CPU machine; a busy one can take several times that.

@@ -160,7 +160,7 @@ def test_bad_requests_get_clear_errors(hf_teacher):
 def test_missing_model_is_a_clear_error(tmp_path):
     from teachers import load_teacher
 
-    with pytest.raises(OSError, match="could not load Hugging Face model"):
+    with pytest.raises(FileNotFoundError, match=r"no-such-model' is neither a directory nor a bundled model.*countdown-expert"):
         load_teacher(f"hf:{tmp_path / 'no-such-model'}")
 
 

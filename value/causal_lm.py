@@ -1,8 +1,8 @@
 """A causal LM that scores text: per-token log-likelihoods of pieces of a sequence.
 
 Shared by the perplexity rewards and the LMGT judge, so one model serves all of them (pass the same
-``CausalLMScorer`` instance). Any local Hugging Face causal LM directory works, including the
-bundled countdown models; loading is lazy and ``local_files_only`` (never the network).
+``CausalLMScorer`` instance). Any local Hugging Face causal LM directory or bundled model name works;
+loading is lazy, through ``teachers.loading.load_causal_lm`` (never the network).
 
 How a sequence is scored: each piece (e.g. the prompt, then each step) is tokenized on its own
 and the token ids are concatenated, so every token belongs to exactly one piece. A BOS token
@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from teachers.loading import load_causal_lm, local_model_dir
 
 
 @dataclass
@@ -54,12 +56,7 @@ class CausalLMScorer:
         max_length: int | None = None,
         cache_size: int = 4096,
     ) -> None:
-        self.model_path = Path(model_path)
-        if not self.model_path.is_dir():
-            raise FileNotFoundError(
-                f"scoring model directory {str(self.model_path)!r} does not exist; pass a local Hugging Face "
-                "causal LM directory (config.json, weights and tokenizer files), e.g. a bundled model"
-            )
+        self.model_path = local_model_dir(model_path, role="scoring model")
         if batch_size < 1:
             raise ValueError(f"CausalLMScorer batch_size must be >= 1, got {batch_size}")
         if max_length is not None and max_length < 2:
@@ -92,16 +89,7 @@ class CausalLMScorer:
     def _load(self) -> None:
         if self._model is not None:
             return
-        try:
-            import torch
-            from transformers import AutoModelForCausalLM, AutoTokenizer
-        except ImportError as exc:  # pragma: no cover - depends on the install
-            raise ImportError(
-                "scoring with a causal LM needs torch and transformers: pip install 'mcts-llm[hf]'"
-            ) from exc
-        tokenizer = AutoTokenizer.from_pretrained(str(self.model_path), local_files_only=True)
-        model = AutoModelForCausalLM.from_pretrained(str(self.model_path), local_files_only=True, dtype=torch.float32)
-        model.to(self.device).eval()
+        model, tokenizer = load_causal_lm(self.model_path, device=self.device, dtype="float32", role="scoring model")
         bos = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id
         self._bos = [int(bos)] if bos is not None else []
         context = getattr(model.config, "max_position_embeddings", None) or getattr(model.config, "n_positions", None)

@@ -34,13 +34,13 @@ class SolveRates:
 
 
 def load_model(path: str | Path, device: str = "cpu"):
-    """``(model, tokenizer)`` from a local HF directory, in float32 eval mode, offline."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    """``(model, tokenizer)`` from a local HF directory or bundled name, in float32 eval mode, offline;
+    the tokenizer pads on the left (for batched generation)."""
+    from teachers.loading import load_causal_lm
 
-    tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+    model, tokenizer = load_causal_lm(path, device=device, dtype="float32")
     tokenizer.padding_side = "left"
-    model = AutoModelForCausalLM.from_pretrained(str(path), local_files_only=True, dtype="float32")
-    return model.to(device).eval(), tokenizer
+    return model, tokenizer
 
 
 def cut_after_final_step(puzzle: Puzzle, text: str) -> str:
