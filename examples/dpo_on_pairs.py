@@ -4,7 +4,7 @@
     python examples/dpo_on_pairs.py --pairs pairs.jsonl --policy POLICY_DIR --out dpo-policy
 
 Needs: the ``hf`` and ``test`` extras (TRL, datasets). POLICY_DIR is any Hugging Face causal-LM
-directory, e.g. ``teachers.bundled.bundled_model_path("countdown-policy")``. The result is a
+directory or a bundled model name, e.g. ``countdown-policy``. The result is a
 Hugging Face directory: use it as a teacher with ``hf:dpo-policy``. Runs on CPU in about a minute
 for a small model and a few hundred pairs.
 """
@@ -26,13 +26,13 @@ def main() -> None:
     args = parser.parse_args()
 
     from datasets import load_dataset
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from teachers.loading import load_causal_lm
 
     dataset = load_dataset("json", data_files=args.pairs)["train"]
-    tokenizer = AutoTokenizer.from_pretrained(args.policy)
+    model, tokenizer = load_causal_lm(args.policy, dtype="float32", role="policy")
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    model = AutoModelForCausalLM.from_pretrained(args.policy)
     common = dict(output_dir=args.out, num_train_epochs=args.epochs, learning_rate=args.lr, beta=args.beta,
                   per_device_train_batch_size=4, logging_steps=1, save_strategy="no", report_to="none",
                   use_cpu=True)

@@ -307,20 +307,9 @@ def judge_model_dir(name_or_path: str | Path) -> Path:
     ``FileNotFoundError`` naming the value and the bundled names when it is neither, or when the
     directory holds no ``config.json``.
     """
-    path = Path(name_or_path).expanduser()
-    if not path.is_dir():
-        from teachers.bundled import bundled_models
+    from teachers.loading import local_model_dir
 
-        models = bundled_models()
-        if str(name_or_path) not in models:
-            raise FileNotFoundError(
-                f"judge model {str(name_or_path)!r} is neither a directory nor a bundled model; pass a local "
-                f"Hugging Face causal LM directory or one of: {', '.join(models) or 'none (run scripts/train_bundled_models.py)'}"
-            )
-        path = models[str(name_or_path)].path
-    if not (path / "config.json").is_file():
-        raise FileNotFoundError(f"judge model directory {str(path)!r} has no config.json; is it a Hugging Face model directory?")
-    return path
+    return local_model_dir(name_or_path, role="judge model")
 
 
 def load_judge(

@@ -92,17 +92,9 @@ def load_job(args: argparse.Namespace):
 
 def resolve_policy(model: str, what: str) -> Path:
     """A local HF model dir, or a bundled model name -> its dir; anything else is a clear error."""
-    from teachers.spec import resolve_model_path
+    from teachers.loading import local_model_dir
 
-    path = Path(resolve_model_path(model))
-    if not path.is_dir():
-        raise FileNotFoundError(
-            f"{what} {model!r} is neither a directory nor a bundled model name; pass a Hugging Face causal-LM "
-            "directory (config.json + weights + tokenizer) or a bundled name such as countdown-policy"
-        )
-    if not (path / "config.json").is_file():
-        raise FileNotFoundError(f"{what} {path} holds no config.json; is it a Hugging Face model directory?")
-    return path
+    return local_model_dir(model, role=what)
 
 
 def run_command(args: argparse.Namespace) -> int:

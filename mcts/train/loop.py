@@ -122,13 +122,9 @@ def pick_device(device: str | None = None) -> torch.device:
 
 def load_policy(path: str | Path, device: torch.device):
     """A Hugging Face causal LM directory -> ``(model, tokenizer)`` on ``device`` (float32)."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from teachers.loading import load_causal_lm
 
-    if not Path(path).is_dir():
-        raise FileNotFoundError(f"policy {path} is not a directory; pass a Hugging Face model dir (config + weights + tokenizer)")
-    tokenizer = AutoTokenizer.from_pretrained(str(path))
-    model = AutoModelForCausalLM.from_pretrained(str(path), dtype=torch.float32).to(device)
-    return model, tokenizer
+    return load_causal_lm(path, device=device, dtype=torch.float32, role="policy")
 
 
 def pad_rows(rows: Sequence[torch.Tensor], width: int) -> torch.Tensor:
