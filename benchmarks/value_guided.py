@@ -1,18 +1,27 @@
 """Value-guided vs rollout-evaluated search at equal generated tokens, on the built-in countdown task.
 
-1. **collect**: search ``--collect-tasks`` seeded Game-of-24 puzzles (training side of the split)
-   with rollouts at the leaves (a normal run directory, ``OUT/collect``);
-2. **learn**: a tiny byte-level value network (``value.ValueNet``, kind ``"tiny"``) fitted to the
-   backed-up Q of every node, split by task; held-out calibration (MSE, Brier, ECE, Spearman) printed;
-3. **compare** on fresh held-out puzzles (never collected on), for each per-puzzle budget of
-   generated tokens: MCTS with rollouts at the leaves (the default) vs MCTS with the value net at the
-   leaves (``evaluation.mode = "value"``; ``--blend`` adds the AlphaGo mix). Both use the same teachers,
-   weights scheme, seeds and budget; the only difference is who evaluates a new leaf. A rollout spends
-   tokens to evaluate; the value net spends none, so at equal tokens it can run more simulations.
+1. **collect**: search ``--collect-tasks`` training-side Game-of-24 puzzles with rollouts at the
+   leaves and ``stop_on_solve = False`` (every simulation runs, so subtrees get Monte-Carlo returns);
+   the trees are saved under ``OUT/collect`` (:func:`value.collect.collect_trees`; a held-out puzzle
+   is refused). ``--eval-tasks`` held-out-side puzzles are searched the same way (``OUT/heldout-trees``):
+   their trees are what the value net is judged on, never trained on.
+2. **learn**: one example per informative tree node (:func:`value.tree_values.tree_examples`),
+   target ``"mix"`` (the node's backed-up Q and its subtree's terminal returns, weighted by their
+   sample counts); a 1/5 dev split of the *training* puzzles picks the epoch (lowest dev MSE). The
+   net is the bundled expert's GPT-2 backbone (its tokenizer: a number is one token), fine-tuned with
+   a sigmoid head on the last token (``value.ValueNet`` kind ``"causal_lm"``).
+3. **judge** on the held-out trees: AUC and Spearman against the solver's truth "this state can still
+   reach the target" (:mod:`value.countdown_truth`), and MSE/Brier/ECE/Spearman against the
+   Monte-Carlo targets (:func:`value.valuenet.evaluate_value`); ``--plot`` writes the reliability PNG.
+4. **compare** on fresh held-out puzzles (neither collected nor judged on), per per-puzzle budget of
+   generated tokens: MCTS with rollouts at the leaves vs the value net at the leaves (``--blend W``
+   adds the AlphaGo mix), under the default search settings and under ``--focused`` ones (one leaf
+   per iteration, one proposal per teacher, ``c_explore`` 0.3: chosen on training-side dev puzzles).
+   The only difference within a setting is who evaluates a new leaf: a rollout spends tokens, the
+   value net none.
 
-    python benchmarks/value_guided.py --puzzles 50 --budgets 300 600 --json value_guided.json
-
-Prints one table (solve rate, tokens, simulations per puzzle) and the value/rollout ratios.
+    python benchmarks/value_guided.py --blend 0.5 --focused --json benchmarks/results/value_guided.json \\
+        --plot benchmarks/results/value_guided_reliability.png
 """
 
 from __future__ import annotations
@@ -27,47 +36,59 @@ from rich.console import Console
 from rich.table import Table
 
 from mcts.run.config import RunConfig
-from mcts.run.runner import run_search
 from mcts.run.setup import build_teachers
-from mcts.search import Blend, Budget, EvaluationConfig, Rollout, Searcher, SearchConfig, ValueEvaluator
+from mcts.search import Blend, Budget, EvaluationConfig, ExpansionConfig, Rollout, Searcher, SearchConfig, ValueEvaluator
 from mcts.tasks.countdown_solver import generate_puzzles
 from mcts.tasks.searchable import CountdownTask
+from mcts.tree import TreeConfig
 
 DEFAULT_TEACHERS = ("hf:countdown-expert", "hf:countdown-noisy", "hf:countdown-format")
+EXPERT_BACKBONE = Path(__file__).resolve().parents[1] / "teachers" / "models" / "countdown-expert"
+# Search settings where a value at the leaves pays off (picked on training-side dev puzzles with the
+# solver as a stand-in value: depth before breadth, every token on the leaf the value prefers).
+FOCUSED = dict(expansion=ExpansionConfig(batch_leaves=1, proposals_per_teacher=1), selection=TreeConfig(c_explore=0.3))
 
 
-def collect(out: Path, teachers, puzzles: int, simulations: int, seed: int, console: Console) -> None:
-    """A rollout-evaluated search run whose trees teach the value net."""
-    config = RunConfig(out=str(out), teachers=tuple(teachers), seed=seed, min_free_mb=0,
-                       search=SearchConfig(budget=Budget(simulations=simulations), stop_on_solve=False, seed=seed))
-    models = build_teachers(config)
-    try:
-        tasks = [CountdownTask(p) for p in generate_puzzles(puzzles, seed=seed, split="train")]
-        run_search(config, tasks, models, console=console)
-    finally:
-        for model in models:
-            model.close()
+def learn_value(collect: Path, out: Path, epochs: int, learning_rate: float, console: Console):
+    """Fits the value net on the collected training-side trees; returns it and its training summary."""
+    from value.collect import load_tree_examples
+    from value.countdown_truth import check_training_side
+    from value.value_data import split_by_task
+    from value.valuenet import ValueNetConfig, build_value_net, train_value
 
-
-def learn_value(run: Path, out: Path, epochs: int, console: Console):
-    from value.value_data import load_value_examples, split_by_task
-    from value.valuenet import ValueNetConfig, ValueNetFn, build_value_net, evaluate_value, train_value
-
-    out.mkdir(parents=True, exist_ok=True)
-    train, held = split_by_task(load_value_examples(run), held_out=0.25)
-    net = build_value_net(ValueNetConfig(kind="tiny", d_model=64, n_layer=2, n_head=4))
-    history = train_value(net, train, held_out=held, target="q", epochs=epochs, weight_by_visits=True)
-    report = evaluate_value(net, held, plot_path=out / "reliability.png") if held else None
+    examples = load_tree_examples(collect)
+    check_training_side([e.prompt for e in examples])
+    train, dev = split_by_task(examples, held_out=0.2, seed=0)
+    net = build_value_net(ValueNetConfig(kind="causal_lm", backbone=str(EXPERT_BACKBONE), freeze_backbone=False, max_length=96))
+    start = time.monotonic()
+    history = train_value(net, train, held_out=dev, target="mix", epochs=epochs, learning_rate=learning_rate,
+                          weight_by_visits=True, restore_best=True, device="cpu")
+    best = min(history, key=lambda row: row["held_out_mse"])
     net.save(out)
-    calibration = report.to_dict() if report else {}
-    console.print(f"value net: {len(train)} train / {len(held)} held-out nodes, train MSE "
-                  f"{history[-1]['train_mse']:.4f}, held-out {calibration}")
-    return ValueNetFn(net), {"train_nodes": len(train), "held_out_nodes": len(held), **calibration}
+    console.print(f"value net: {len(train)} train / {len(dev)} dev nodes, best epoch {best['epoch']} "
+                  f"(dev MSE {best['held_out_mse']:.4f}), {time.monotonic() - start:.0f} s")
+    return net, {"train_nodes": len(train), "dev_nodes": len(dev), "epochs": epochs, "best_epoch": best["epoch"],
+                 "history": history, "train_seconds": time.monotonic() - start}
 
 
-def run_method(tasks, teachers, evaluator_factory, budget_tokens: int, seed: int) -> dict:
+def judge_value(net, heldout_trees: Path, plot: Path | None, console: Console) -> dict:
+    """Solver-truth ranking and Monte-Carlo calibration of ``net`` on the held-out trees."""
+    from value.collect import load_tree_examples
+    from value.countdown_truth import reachable, solver_metrics
+    from value.valuenet import evaluate_value
+
+    examples = load_tree_examples(heldout_trees)
+    predictions = net.predict([e.text for e in examples])
+    truth = solver_metrics(predictions, [reachable(e.prompt, e.steps) for e in examples])
+    calibration = evaluate_value(net, examples, target="mix", plot_path=plot)
+    console.print(f"held-out trees ({truth.n} nodes, {truth.positive_rate:.2f} reachable): solver AUC {truth.auc:.3f}, "
+                  f"Spearman {truth.spearman:.3f}; vs MC targets {calibration.to_dict()}")
+    return {"solver": truth.to_dict(), "calibration": calibration.to_dict()}
+
+
+def run_method(tasks, teachers, evaluator_factory, budget_tokens: int, seed: int, settings: dict) -> dict:
     """One search per task at ``budget_tokens`` generated tokens; teacher weights carry across tasks."""
-    cfg = SearchConfig(budget=Budget(simulations=None, tokens=budget_tokens), seed=seed)
+    cfg = SearchConfig(budget=Budget(simulations=None, tokens=budget_tokens), seed=seed, **settings)
     searcher = Searcher(teachers, cfg, evaluator=evaluator_factory)
     solved = tokens = simulations = 0
     start = time.monotonic()
@@ -81,65 +102,98 @@ def run_method(tasks, teachers, evaluator_factory, budget_tokens: int, seed: int
             "seconds": (time.monotonic() - start) / n}
 
 
+def fresh_heldout(n: int, seed: int, exclude) -> list:
+    """``n`` held-out-side puzzles whose number sets are not in ``exclude`` (those judged on)."""
+    taken = {tuple(sorted(p.numbers)) for p in exclude}
+    pool = generate_puzzles(n + len(taken), seed=seed, split="heldout")
+    return [p for p in pool if tuple(sorted(p.numbers)) not in taken][:n]
+
+
+def print_table(results: dict, n_tasks: int, console: Console) -> None:
+    table = Table(title=f"value-guided vs rollout search ({n_tasks} fresh held-out Game-of-24 puzzles)")
+    # per puzzle: solve rate, generated tokens, simulations, seconds; then the ratio to rollouts
+    for col in ("budget", "settings", "method", "solved", "tokens", "sims", "s", "solved x"):
+        table.add_column(col, justify="right")
+    for budget, by_setting in results.items():
+        for setting, by_method in by_setting.items():
+            base = by_method["rollout"]["solve_rate"]
+            for name, stats in by_method.items():
+                ratio = stats["solve_rate"] / base if base else float("nan")
+                table.add_row(budget, setting, name, f"{stats['solve_rate']:.2f}", f"{stats['tokens']:.0f}",
+                              f"{stats['simulations']:.1f}", f"{stats['seconds']:.2f}", f"{ratio:.2f}")
+    console.print(table)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--teacher", dest="teachers", action="append", help="teacher spec (repeatable; default: bundled)")
-    parser.add_argument("--collect-tasks", type=int, default=24, help="puzzles searched to train the value net")
+    parser.add_argument("--collect-tasks", type=int, default=400, help="training-side puzzles searched to train the value net")
+    parser.add_argument("--eval-tasks", type=int, default=80, help="held-out-side puzzles whose trees judge the value net")
     parser.add_argument("--collect-simulations", type=int, default=48)
-    parser.add_argument("--value-epochs", type=int, default=30)
+    parser.add_argument("--value-epochs", type=int, default=8)
+    parser.add_argument("--value-lr", type=float, default=3e-4)
     parser.add_argument("--puzzles", type=int, default=50, help="fresh puzzles each method is measured on")
     parser.add_argument("--budgets", type=int, nargs="+", default=[300, 600], help="per-puzzle generated-token budgets")
     parser.add_argument("--blend", type=float, help="also run mode 'blend' with this value weight")
+    parser.add_argument("--focused", action="store_true", help="also compare under the FOCUSED search settings")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--out", type=Path, default=Path("runs/value-guided"))
     parser.add_argument("--value-net", type=Path, help="skip collect + learn: use this saved value net")
-    parser.add_argument("--json", type=Path, help="write per budget and method {solve_rate, tokens, simulations} here")
+    parser.add_argument("--plot", type=Path, help="reliability PNG of the value net on the held-out trees")
+    parser.add_argument("--json", type=Path, help="write the value net's numbers and per budget/method results here")
     args = parser.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(1)
+    from value.collect import collect_trees
+    from value.valuenet import ValueNet, ValueNetFn
+
     console = Console()
-    teacher_specs = args.teachers or DEFAULT_TEACHERS
-
-    value_info: dict = {}
-    if args.value_net:
-        from value.valuenet import ValueNet, ValueNetFn
-
-        value_fn = ValueNetFn(ValueNet.load(args.value_net))
-    else:
-        if args.out.exists():
-            shutil.rmtree(args.out)
-        collect(args.out / "collect", teacher_specs, args.collect_tasks, args.collect_simulations, args.seed, console)
-        value_fn, value_info = learn_value(args.out / "collect", args.out / "value", args.value_epochs, console)
-
-    methods = {"rollout": None, "value": lambda: ValueEvaluator(value_fn)}
-    if args.blend is not None:
-        evaluation = EvaluationConfig(mode="blend", blend=args.blend)
-        methods[f"blend_{args.blend:g}"] = lambda: Blend(Rollout(evaluation), ValueEvaluator(value_fn), args.blend)
-    # Fresh puzzles: a seed the collection never used.
-    tasks = [CountdownTask(p) for p in generate_puzzles(args.puzzles, seed=args.seed + 10_000, split="heldout")]
-    teachers = build_teachers(RunConfig(teachers=tuple(teacher_specs), device="cpu"))
+    teacher_specs = tuple(args.teachers or DEFAULT_TEACHERS)
+    teachers = build_teachers(RunConfig(teachers=teacher_specs, device="cpu"))
     results: dict[str, dict[str, dict]] = {}
     try:
+        judged = generate_puzzles(args.eval_tasks, seed=args.seed + 20_000, split="heldout")
+        value_info: dict = {}
+        if args.value_net:
+            net = ValueNet.load(args.value_net)
+        else:
+            if args.out.exists():
+                shutil.rmtree(args.out)
+            start = time.monotonic()
+            collect_trees(args.out / "collect", generate_puzzles(args.collect_tasks, seed=args.seed, split="train"),
+                          teachers, side="train", simulations=args.collect_simulations, seed=args.seed)
+            value_info["collect_seconds"] = time.monotonic() - start
+            net, info = learn_value(args.out / "collect", args.out / "value", args.value_epochs, args.value_lr, console)
+            value_info.update(info)
+        if not (args.out / "heldout-trees" / "puzzles.jsonl").is_file():
+            collect_trees(args.out / "heldout-trees", judged, teachers, side="heldout",
+                          simulations=args.collect_simulations, seed=args.seed + 20_000)
+        if args.plot:
+            args.plot.parent.mkdir(parents=True, exist_ok=True)
+        value_info.update(judge_value(net, args.out / "heldout-trees", args.plot, console))
+
+        value_fn = ValueNetFn(net)
+        methods = {"rollout": None, "value": lambda: ValueEvaluator(value_fn)}
+        if args.blend is not None:
+            evaluation = EvaluationConfig(mode="blend", blend=args.blend)
+            methods[f"blend_{args.blend:g}"] = lambda: Blend(Rollout(evaluation), ValueEvaluator(value_fn), args.blend)
+        settings = {"default": {}, **({"focused": FOCUSED} if args.focused else {})}
+        tasks = [CountdownTask(p) for p in fresh_heldout(args.puzzles, args.seed + 10_000, judged)]
         for budget in args.budgets:
             results[str(budget)] = {}
-            for name, factory in methods.items():
-                stats = run_method(tasks, teachers, factory, budget, args.seed)
-                results[str(budget)][name] = stats
-                console.print(f"budget {budget}: {name:>10} solve {stats['solve_rate']:.2f}, "
-                              f"{stats['tokens']:.0f} tokens, {stats['simulations']:.1f} simulations per puzzle")
+            for setting, overrides in settings.items():
+                results[str(budget)][setting] = {}
+                for name, factory in methods.items():
+                    stats = run_method(tasks, teachers, factory, budget, args.seed, overrides)
+                    results[str(budget)][setting][name] = stats
+                    console.print(f"budget {budget} {setting}: {name:>10} solve {stats['solve_rate']:.2f}, "
+                                  f"{stats['tokens']:.0f} tokens, {stats['simulations']:.1f} simulations per puzzle")
     finally:
         for teacher in teachers:
             teacher.close()
 
-    table = Table(title=f"value-guided vs rollout search ({len(tasks)} fresh Game-of-24 puzzles)")
-    # per puzzle: solve rate, generated tokens, simulations, seconds; then value/rollout ratios
-    for col in ("budget", "method", "solved", "tokens", "sims", "s", "solved x", "sims x"):
-        table.add_column(col, justify="right")
-    for budget, by_method in results.items():
-        base = by_method["rollout"]
-        for name, stats in by_method.items():
-            ratio = stats["solve_rate"] / base["solve_rate"] if base["solve_rate"] else float("nan")
-            table.add_row(budget, name, f"{stats['solve_rate']:.2f}", f"{stats['tokens']:.0f}", f"{stats['simulations']:.1f}",
-                          f"{stats['seconds']:.1f}", f"{ratio:.2f}", f"{stats['simulations'] / max(base['simulations'], 1e-9):.2f}")
-    console.print(table)
+    print_table(results, len(tasks), console)
     if args.json:
         args.json.write_text(json.dumps({"budgets": results, "value_net": value_info, "puzzles": len(tasks),
                                          "teachers": list(teacher_specs)}, indent=2) + "\n")

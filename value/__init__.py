@@ -25,6 +25,11 @@ _LAZY = {
     "ValueExample": "value.value_data",
     "load_value_examples": "value.value_data",
     "split_by_task": "value.value_data",
+    "tree_examples": "value.tree_values",
+    "collect_trees": "value.collect",
+    "load_tree_examples": "value.collect",
+    "reachable": "value.countdown_truth",
+    "solver_metrics": "value.countdown_truth",
     "CalibrationReport": "value.calibration",
     "calibration_report": "value.calibration",
 }

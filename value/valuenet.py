@@ -240,6 +240,7 @@ def train_value(
     learning_rate: float = 1e-3,
     batch_size: int = 32,
     weight_by_visits: bool = False,
+    restore_best: bool = False,
     seed: int = 0,
     device: str | None = None,
 ) -> list[dict[str, float]]:
@@ -248,8 +249,12 @@ def train_value(
 
     ``weight_by_visits`` weights each node by ``log(1 + visits + terminals)``: a target averaged over
     more samples (visits, and terminals below the node for tree examples) is less noisy.
+    ``restore_best`` (needs ``held_out``) ends with the weights of the epoch with the lowest held-out
+    MSE (early stopping on a dev split: no test data involved).
     Shuffling consumes a generator seeded by ``seed``; CUDA is used when available.
     """
+    if restore_best and not held_out:
+        raise ValueError("restore_best=True needs held_out examples to pick the best epoch on")
     if not train:
         raise ValueError("no training examples; does the run's trajectories.jsonl hold any steps?")
     net.to(torch.device(device) if device else torch.device("cuda" if torch.cuda.is_available() else "cpu"))
@@ -260,6 +265,7 @@ def train_value(
     generator = torch.Generator().manual_seed(seed)
     texts = [e.text for e in train]
     history = []
+    best: tuple[float, dict[str, torch.Tensor]] | None = None
     for epoch in range(epochs):
         net.train()
         total, count = 0.0, 0
@@ -279,6 +285,10 @@ def train_value(
             pred = torch.tensor(net.predict([e.text for e in held_out]))
             held_mse = float(((pred - _targets(net, held_out, target)) ** 2).mean())
         history.append({"epoch": epoch + 1, "train_mse": total / count, "held_out_mse": held_mse})
+        if restore_best and (best is None or held_mse < best[0]):
+            best = (held_mse, {k: v.detach().clone() for k, v in net.state_dict().items()})
+    if best is not None:
+        net.load_state_dict(best[1])
     net.eval()
     return history
 
