@@ -8,7 +8,19 @@
 
 namespace mcts_py {
 
+namespace {
+
+// The named results of deserialize_tree and native_benchmark (types defined in bind_io).
+NamedResult loaded_tree, benchmark_result;
+
+}  // namespace
+
 void bind_io(py::module_& m) {
+  loaded_tree.define(m, "LoadedTree", "deserialize_tree(data): the tree and its teacher weights (None if not saved)",
+                     {"tree", "weights"});
+  benchmark_result.define(m, "BenchmarkResult",
+                          "native_benchmark(...): simulations run, nodes grown, wall and thread-CPU seconds",
+                          {"simulations", "nodes", "wall_seconds", "cpu_seconds"});
   m.def(
       "serialize_tree",
       [](PyTree& tree, PyWeights* weights) {
@@ -38,7 +50,7 @@ void bind_io(py::module_& m) {
     py::object tree = py::cast(std::make_unique<PyTree>(std::move(*loaded.tree)));
     py::object weights = py::none();
     if (loaded.weights) weights = py::cast(std::make_unique<PyWeights>(std::move(*loaded.weights)));
-    return py::make_tuple(tree, weights);
+    return loaded_tree.make(tree, weights);
   });
   m.def(
       "native_benchmark",
@@ -52,7 +64,7 @@ void bind_io(py::module_& m) {
           py::gil_scoped_release nogil;
           r = mcts::run_native_benchmark(c, simulations, width, batch, seed);
         }
-        return py::make_tuple(r.simulations, r.nodes, r.seconds, r.cpu_seconds);
+        return benchmark_result.make(r.simulations, r.nodes, r.seconds, r.cpu_seconds);
       },
       py::arg("rule"), py::arg("c_explore"), py::arg("simulations"), py::arg("width"), py::arg("batch"),
       py::arg("seed"));

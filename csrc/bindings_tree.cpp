@@ -36,6 +36,9 @@ void gather_texts(const py::object& actions, py::ssize_t n, std::string& texts, 
   }
 }
 
+// The named results of Tree's methods (types defined in bind_tree).
+NamedResult tree_settings, selection, node_columns, flat_paths, q_bounds;
+
 // Per-node fields of the given ids (all nodes when ids is null), copied under the lock.
 struct NodeRows {
   std::vector<int32_t> parent, depth, visits, teacher, in_flight;
@@ -59,15 +62,12 @@ struct NodeRows {
       flags[i] = t.flags[id];
     }
   }
-  py::tuple to_python() const {
-    return py::make_tuple(to_numpy(parent), to_numpy(depth), to_numpy(visits), to_numpy(value_sum), to_numpy(prior),
-                          to_numpy(reward), to_numpy(teacher), to_numpy(flags), to_numpy(in_flight));
+  py::object to_python() const {
+    return node_columns.make(to_numpy(parent), to_numpy(depth), to_numpy(visits), to_numpy(value_sum),
+                             to_numpy(prior), to_numpy(reward), to_numpy(teacher), to_numpy(flags),
+                             to_numpy(in_flight));
   }
 };
-
-py::tuple flat_paths(const std::vector<int32_t>& nodes, const std::vector<int32_t>& offsets) {
-  return py::make_tuple(to_numpy(nodes), to_numpy(offsets));
-}
 
 py::str decode(const std::string& s) { return py::str(s.data(), s.size()); }
 
@@ -75,6 +75,16 @@ py::str decode(const std::string& s) { return py::str(s.data(), s.size()); }
 
 void bind_tree(py::module_& m) {
   m.attr("BYTES_PER_NODE") = mcts::kBytesPerNode;
+  tree_settings.define(m, "TreeSettings", "Tree.config(): the settings a native tree runs with (rule 0 puct, 1 ucb1)",
+                       {"rule", "c_explore", "fpu_reduction", "virtual_loss", "widen_c", "widen_alpha", "discount",
+                        "max_nodes"});
+  selection.define(m, "SelectResult", "Tree.select(k): the leaves, their kinds and room, and their flat paths",
+                   {"leaves", "kinds", "room", "path_nodes", "path_offsets"});
+  node_columns.define(m, "NodeColumns", "Tree.nodes(ids): one array per node field, one row per id",
+                      {"parent", "depth", "visits", "value_sum", "prior", "reward", "teacher", "flags", "in_flight"});
+  flat_paths.define(m, "FlatPaths", "Tree.terminal_paths(): path i is nodes[offsets[i]:offsets[i + 1]]",
+                    {"nodes", "offsets"});
+  q_bounds.define(m, "QBounds", "Tree.q_bounds(): min and max of the returns backed up so far", {"low", "high"});
   py::class_<PyTree>(m, "Tree")
       .def(py::init([](int rule, double c_explore, double fpu_reduction, double virtual_loss, double widen_c,
                        double widen_alpha, double discount, int64_t max_nodes) {
@@ -94,15 +104,15 @@ void bind_tree(py::module_& m) {
            py::arg("widen_c"), py::arg("widen_alpha"), py::arg("discount"), py::arg("max_nodes"))
       .def("config", [](PyTree& t) {
         const mcts::TreeConfig& c = t.tree.config();
-        return py::make_tuple(static_cast<int>(c.rule), c.c_explore, c.fpu_reduction, c.virtual_loss, c.widen_c,
-                              c.widen_alpha, c.discount, c.max_nodes);
+        return tree_settings.make(static_cast<int>(c.rule), c.c_explore, c.fpu_reduction, c.virtual_loss, c.widen_c,
+                                  c.widen_alpha, c.discount, c.max_nodes);
       })
       .def("__len__", [](PyTree& t) { return locked(t, [](mcts::Tree& tree) { return tree.size(); }); })
       .def("select",
            [](PyTree& t, int64_t k) {
              mcts::Selection s;
              locked(t, [&](mcts::Tree& tree) { tree.select(k, s); });
-             return py::make_tuple(to_numpy(s.leaves), to_numpy(s.kinds), to_numpy(s.room), to_numpy(s.path_nodes),
+             return selection.make(to_numpy(s.leaves), to_numpy(s.kinds), to_numpy(s.room), to_numpy(s.path_nodes),
                                    to_numpy(s.path_offsets));
            })
       .def("expand",
@@ -195,7 +205,7 @@ void bind_tree(py::module_& m) {
            [](PyTree& t) {
              std::vector<int32_t> nodes, offsets;
              locked(t, [&](mcts::Tree& tree) { tree.terminal_paths(nodes, offsets); });
-             return flat_paths(nodes, offsets);
+             return flat_paths.make(to_numpy(nodes), to_numpy(offsets));
            })
       .def("actions",
            [](PyTree& t, InArray<int32_t> ids) {
@@ -228,7 +238,7 @@ void bind_tree(py::module_& m) {
       .def("q_bounds",
            [](PyTree& t) {
              auto qs = locked(t, [](mcts::Tree& tree) { return std::make_pair(tree.q_min, tree.q_max); });
-             return py::make_tuple(qs.first, qs.second);
+             return q_bounds.make(qs.first, qs.second);
            })
       .def("include_q_range",
            [](PyTree& t, double low, double high) {

@@ -7,7 +7,21 @@
 
 namespace mcts_py {
 
+namespace {
+
+// The named results of TeacherWeights' methods (types defined in bind_weights).
+NamedResult weights_settings, weights_state;
+
+}  // namespace
+
 void bind_weights(py::module_& m) {
+  weights_settings.define(m, "WeightsSettings", "TeacherWeights.config(): the settings native weights run with",
+                          {"ema_rate", "temperature", "floor", "epsilon", "max_weight", "stale_bonus",
+                           "max_stale_draws", "gamma"});
+  weights_state.define(m, "WeightsState",
+                       "TeacherWeights.state(): scores, draws since each teacher's last pick, picks per teacher, "
+                       "draws, the RNG state and the probability history [T, N]",
+                       {"scores", "since_pick", "picks", "draws", "rng_state", "history"});
   py::class_<PyWeights>(m, "TeacherWeights")
       .def(py::init([](std::vector<std::string> names, double ema_rate, double temperature, double floor,
                        double epsilon, double max_weight, double stale_bonus, int64_t max_stale_draws, double gamma,
@@ -30,8 +44,8 @@ void bind_weights(py::module_& m) {
       .def("config",
            [](PyWeights& w) {
              const mcts::WeightsConfig& c = w.weights.config();
-             return py::make_tuple(c.ema_rate, c.temperature, c.floor, c.epsilon, c.max_weight, c.stale_bonus,
-                                   c.max_stale_draws, c.gamma);
+             return weights_settings.make(c.ema_rate, c.temperature, c.floor, c.epsilon, c.max_weight, c.stale_bonus,
+                                          c.max_stale_draws, c.gamma);
            })
       .def("stale_bound", [](PyWeights& w) { return w.weights.stale_bound(); })
       .def("probabilities",
@@ -72,8 +86,8 @@ void bind_weights(py::module_& m) {
              });
              const auto n = static_cast<py::ssize_t>(scores.size());
              py::array_t<double> hist = to_numpy(history);
-             return py::make_tuple(to_numpy(scores), to_numpy(since_pick), to_numpy(picks), draws, rng_state,
-                                   hist.reshape({static_cast<py::ssize_t>(history.size()) / n, n}));
+             return weights_state.make(to_numpy(scores), to_numpy(since_pick), to_numpy(picks), draws, rng_state,
+                                       hist.reshape({static_cast<py::ssize_t>(history.size()) / n, n}));
            });
 }
 

@@ -152,10 +152,10 @@ class TeacherWeights:
     def config(self) -> WeightsConfig:
         """The native settings these weights run with (``max_weight`` resolved for their N;
         ``dynamic`` is the search's choice whether to credit them, so always True here)."""
-        ema_rate, temperature, floor, epsilon, max_weight, stale_bonus, max_stale_draws, gamma = self._native.config()
+        c = self._native.config()
         return WeightsConfig(
-            dynamic=True, ema_rate=ema_rate, temperature=temperature, floor=floor, epsilon=epsilon,
-            max_weight=max_weight, stale_bonus=stale_bonus, max_stale_draws=max_stale_draws, gamma=gamma,
+            dynamic=True, ema_rate=c.ema_rate, temperature=c.temperature, floor=c.floor, epsilon=c.epsilon,
+            max_weight=c.max_weight, stale_bonus=c.stale_bonus, max_stale_draws=c.max_stale_draws, gamma=c.gamma,
         )
 
     @property
@@ -198,18 +198,18 @@ class TeacherWeights:
 
     def scores(self) -> npt.NDArray[np.float64]:
         """float64[N]: the EMA scores."""
-        return self._native.state()[0]
+        return self._native.state().scores
 
     def draws_since_pick(self) -> npt.NDArray[np.int64]:
-        return self._native.state()[1]
+        return self._native.state().since_pick
 
     def pick_counts(self) -> npt.NDArray[np.int64]:
-        return self._native.state()[2]
+        return self._native.state().picks
 
     @property
     def draws(self) -> int:
-        return int(self._native.state()[3])
+        return int(self._native.state().draws)
 
     def history(self) -> npt.NDArray[np.float64]:
         """float64[T, N]: probabilities at construction and after every update / credit_path."""
-        return self._native.state()[5]
+        return self._native.state().history
