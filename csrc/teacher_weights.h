@@ -1,4 +1,4 @@
-// Dynamic weights over an ensemble of N teachers (SPEC.md item 3).
+// Dynamic weights over an ensemble of N teachers: how likely each is to be asked for the next proposals.
 //
 // probabilities():
 //   scores s_i start at 0 (so p starts at 1/N) and follow an exponential moving average of the

@@ -1,4 +1,4 @@
-"""Dynamic weights over an ensemble of teachers (SPEC.md item 3), backed by the native core.
+"""Dynamic weights over an ensemble of teachers (which teacher proposes next), backed by the native core.
 
 The scheme (``csrc/teacher_weights.h`` has the formulas):
 

@@ -1,4 +1,4 @@
-"""Full-context embedding similarity of the response so far to the reference (SPEC item 4).
+"""Full-context embedding similarity of the response so far to the reference (a reward component).
 
 The whole response (prompt excluded: the prompt is shared by every node and would only pull all
 scores together) is embedded as one sentence, never token by token, and compared with the embedded

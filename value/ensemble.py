@@ -1,4 +1,4 @@
-"""The reward ensemble: a weighted sum of named reward components (SPEC item 6).
+"""The reward ensemble: a weighted sum of named reward components (metrics, verifier, perplexity, penalties).
 
 Weights come from config as ``{component key: weight}`` (or from ``value.fit.fit_weights``). Every
 component is computed and logged; keys the weights do not name count 0 towards the total, so a

@@ -1,4 +1,4 @@
-"""Fit the ensemble's weights on a small hand-labelled tuning set (SPEC item 6).
+"""Fit the reward ensemble's weights on a small hand-labelled tuning set.
 
 Tuning set: JSONL, one object per line, fields ``text`` (the response, str), ``score`` (the human
 score, finite number), optional ``prompt`` (str), ``reference`` (str or null) and ``id``.

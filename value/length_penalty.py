@@ -1,4 +1,4 @@
-"""A length penalty: the defence against rewards that grow with length (SPEC item 10, reward hacking).
+"""A length penalty: the defence against rewards that grow with length (reward hacking by padding).
 
 Accumulated rewards (``step_likelihood`` with ``aggregate="sum"``) and recall-heavy metrics favour
 long outputs; this component pulls them back.

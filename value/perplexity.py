@@ -1,4 +1,4 @@
-"""Perplexity rewards under a scoring causal LM (SPEC item 6).
+"""Perplexity rewards under a scoring causal LM (components of the reward ensemble).
 
 Both rewards score the sequence ``prompt, step_1, ..., step_k`` as pieces (see ``CausalLMScorer``),
 so they share one forward pass per state when given the same scorer.

@@ -1,4 +1,4 @@
-"""A task's verifier as a hard terminal reward (SPEC item 6).
+"""A task's verifier as a hard terminal reward, one component of the reward ensemble.
 
 The verifier itself belongs to the task (e.g. the countdown verifier in ``mcts.tasks``); this module
 only turns ``verify(state) -> bool`` into a reward, so ``value`` never imports a task.
