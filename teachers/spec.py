@@ -42,7 +42,8 @@ _FORMS = "hf:PATH_OR_ID, vllm:PATH_OR_ID or openai:URL#MODEL"
 class TeacherSpec:
     """Which model, behind which backend, with which options. Validated on construction.
 
-    ``model`` is a local directory, a hub id or a bundled model name (``hf``/``vllm``), or the
+    ``model`` is a local directory, a bundled model name or a hub id (``hf``/``vllm``; the hf backend
+    only finds a hub id already in the local Hugging Face cache: it never downloads), or the
     server's model name (``openai``, whose base URL is ``url``). ``name`` is what the search
     calls this teacher (default: the model directory's name). ``seed`` seeds the engine (the
     requests carry their own seeds). ``None`` options take the backend's default:
