@@ -96,8 +96,8 @@ def load_causal_lm(
         torch_dtype = dtype
     path = resolve_model_path(name_or_path)
     is_dir = Path(path).is_dir()
-    if not is_dir and not _HUB_ID.match(path):
-        raise _not_found(name_or_path, role)
+    if is_dir or not _HUB_ID.match(path):
+        local_model_dir(name_or_path, role=role)  # a clear error for a wrong path or a directory without config.json
     try:
         tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
         model = AutoModelForCausalLM.from_pretrained(path, local_files_only=True, dtype=torch_dtype)

@@ -108,3 +108,22 @@ def test_bundled_names_resolve_to_their_directory(tmp_path):
 def test_spec_fields_are_validated_when_built_directly():
     with pytest.raises(ValueError, match="url is only for openai"):
         TeacherSpec(backend="hf", model="/m", url="http://h")
+
+
+def test_load_causal_lm_finds_bundled_names_and_names_what_it_cannot_find(tmp_path):
+    pytest.importorskip("transformers")
+    import torch
+
+    from teachers.loading import load_causal_lm
+
+    model, tokenizer = load_causal_lm("countdown-format")
+    assert not model.training and next(model.parameters()).dtype == torch.float32
+    assert tokenizer.eos_token is not None
+    listing = r"is neither a directory nor a bundled model name.*never downloaded.*countdown-expert"
+    with pytest.raises(FileNotFoundError, match=f"'{tmp_path / 'nope'}' {listing}"):
+        load_causal_lm(tmp_path / "nope", role="policy")
+    with pytest.raises(FileNotFoundError, match=f"'no-org/no-model' {listing}"):  # a hub id not in the local cache
+        load_causal_lm("no-org/no-model")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match="has no config.json"):  # a directory, but not a model
+        load_causal_lm(tmp_path / "empty")
