@@ -85,7 +85,7 @@ def build_validator(config: RunConfig) -> TerminalValidator | None:
     model = config.search.terminal.validator
     if model is None:
         return None
-    from teachers.spec import resolve_model_path
+    from teachers.loading import resolve_model_path
     from value import LMTerminalValidator
 
     return LMTerminalValidator(resolve_model_path(model))
