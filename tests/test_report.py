@@ -87,7 +87,7 @@ def write_run(out: Path, trees: dict[str, Tree], step_extra: dict | None = None,
             f.write(json.dumps(row) + "\n")
         task_row = {"task_id": task_id, "solved": i == 0, "tokens": 10, "simulations": 5, "calls": {"expert": 2}, "seconds": 0.1}
         if with_optional:
-            task_row.update({"best": EVIL, "judge_calls": 3, "judge_faults": 1})
+            task_row.update({"best": EVIL, "judge_calls": 3, "faults": {"t0": 1}})
         with open(run.tasks, "a", encoding="utf-8") as f:
             f.write(json.dumps(task_row) + "\n")
         run.record_weights(i, task_id, TEACHERS, weights.probabilities())
@@ -119,7 +119,7 @@ def test_optional_keys_reach_the_hover_and_the_summary(tmp_path):
     page = build_report(run, tmp_path / "r.html").read_text(encoding="utf-8")
     hover = page_data(page)["trees"][0]["customdata"]
     assert any(row[1] == "expert, noisy" and row[7] == "-0.75" and row[8] == "pruned by the judge" for row in hover)
-    assert "judge calls" in page and "judge faults" in page
+    assert "judge calls" in page and "teacher faults" in page
 
 
 def test_rows_without_the_optional_keys_still_make_a_page(tmp_path):

@@ -32,6 +32,11 @@ def summary_rows(files: RunFiles, tasks: Sequence[TaskRow]) -> list[tuple[str, o
             calls[name] = calls.get(name, 0) + n
     if calls:
         rows.append(("teacher calls", dict(sorted(calls.items()))))
+    faults: dict[str, int] = {}
+    for t in tasks:
+        for name, n in t.faults.items():
+            faults[name] = faults.get(name, 0) + n
+    rows.append(("teacher faults", dict(sorted(faults.items())) or "none"))
     for key in JUDGE_KEYS:
         if key in summary:
             rows.append((key.replace("_", " "), summary[key]))

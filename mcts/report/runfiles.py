@@ -23,7 +23,7 @@ import numpy as np
 from mcts.run.rundir import RunDir
 
 #: Keys a task row (or summary.json) may carry for the judge's cost; summed over tasks when present.
-JUDGE_KEYS = ("judge_calls", "judge_faults", "judge_tokens", "judge_seconds")
+JUDGE_KEYS = ("judge_calls", "judge_tokens", "judge_seconds")
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,7 @@ class TaskRow:
     calls: dict[str, int]
     best: str
     judge: dict[str, float]
+    faults: dict[str, int] = field(default_factory=dict)  # failed calls per teacher
 
 
 @dataclass(frozen=True)
@@ -182,6 +183,7 @@ class RunFiles:
                     calls={str(k): int(_number(v)) for k, v in (row.get("calls") or {}).items()},
                     best=str(row.get("best") or ""),
                     judge={k: _number(row[k]) for k in JUDGE_KEYS if k in row},
+                    faults={str(k): int(_number(v)) for k, v in (row.get("faults") or {}).items()},
                 )
             )
         return rows
