@@ -18,7 +18,8 @@
    adds the AlphaGo mix), under the default search settings and under ``--focused`` ones (one leaf
    per iteration, one proposal per teacher, ``c_explore`` 0.3: chosen on training-side dev puzzles).
    The only difference within a setting is who evaluates a new leaf: a rollout spends tokens, the
-   value net none.
+   value net none. ``--solver-ceiling`` adds the solver's truth as the value (a perfect value net,
+   diagnostic only): the most a value at the leaves can give under those settings.
 
     python benchmarks/value_guided.py --blend 0.5 --focused --json benchmarks/results/value_guided.json \\
         --plot benchmarks/results/value_guided_reliability.png
@@ -136,6 +137,8 @@ def main(argv=None) -> int:
     parser.add_argument("--budgets", type=int, nargs="+", default=[300, 600], help="per-puzzle generated-token budgets")
     parser.add_argument("--blend", type=float, help="also run mode 'blend' with this value weight")
     parser.add_argument("--focused", action="store_true", help="also compare under the FOCUSED search settings")
+    parser.add_argument("--solver-ceiling", action="store_true",
+                        help="also search with the solver's truth as the value (a perfect value net: diagnostic only)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--out", type=Path, default=Path("runs/value-guided"))
     parser.add_argument("--value-net", type=Path, help="skip collect + learn: use this saved value net")
@@ -178,6 +181,10 @@ def main(argv=None) -> int:
         if args.blend is not None:
             evaluation = EvaluationConfig(mode="blend", blend=args.blend)
             methods[f"blend_{args.blend:g}"] = lambda: Blend(Rollout(evaluation), ValueEvaluator(value_fn), args.blend)
+        if args.solver_ceiling:
+            from value.countdown_truth import SolverValueFn
+
+            methods["solver_value"] = lambda: ValueEvaluator(SolverValueFn())
         settings = {"default": {}, **({"focused": FOCUSED} if args.focused else {})}
         tasks = [CountdownTask(p) for p in fresh_heldout(args.puzzles, args.seed + 10_000, judged)]
         for budget in args.budgets:

@@ -80,3 +80,11 @@ def solver_metrics(predictions: Sequence[float], labels: Sequence[bool | float])
     y = np.asarray(labels, dtype=np.float64)
     return SolverMetrics(int(y.size), float(y.mean()) if y.size else float("nan"),
                          roc_auc(predictions, y), spearman(predictions, y))
+
+
+class SolverValueFn:
+    """The solver's truth as a :class:`mcts.types.ValueFn` (1.0 reachable, else 0.0): the ceiling of a
+    value net at the leaves, for diagnostics only (never a training signal)."""
+
+    def value(self, states) -> list[float]:
+        return [float(reachable(s.prompt, s.steps)) for s in states]
