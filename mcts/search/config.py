@@ -60,7 +60,7 @@ class ExpansionConfig:
     # A leaf whose children are all closed, some pruned by the judge, and whose teachers proposed nothing new (often
     # the pruned steps again) is asked this many more times, with new seeds, before it stops
     # widening. With 0 a judge that prunes left searches stalled with budget unspent.
-    retries: int = 2
+    retries: int = 8
 
     def __post_init__(self) -> None:
         for name in ("batch_leaves", "teachers_per_leaf", "proposals_per_teacher", "max_step_tokens"):
