@@ -40,6 +40,9 @@ def register(subparsers) -> None:
     p.add_argument("--allow-config-change", action="append", default=[], metavar="KEY",
                    help="with --resume, accept a changed setting (dotted key, e.g. search.budget.simulations)")
     p.add_argument("--min-free-mb", type=float, help="stop cleanly when free disk falls below this")
+    p.add_argument("--ray", metavar="auto|ADDRESS",
+                   help="search the tasks on a Ray cluster's workers (pip install 'mcts-llm[ray]'); this process writes --out")
+    p.add_argument("--ray-workers", type=int, metavar="N", help="with --ray: how many workers (default: the cluster's CPUs)")
     p.add_argument("-v", "--verbose", action="store_true", help="log every warning and retry")
     p.set_defaults(run=run)
 
@@ -74,24 +77,34 @@ def run(args: argparse.Namespace) -> int:
 
     from mcts.run.config import load_run_config
     from mcts.run.runner import run_search
-    from mcts.run.setup import build_evaluator, build_judge, build_tasks, build_teachers, build_validator
+    from mcts.run.replicas import build_replicated_teachers
+    from mcts.run.setup import build_evaluator, build_judge, build_tasks, build_validator
 
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     console = Console(stderr=True)
+    backend = evaluator_factory = judge = validator = None
+    teachers = []
     try:
         config = load_run_config(args.config, overrides_from(args))
         tasks = build_tasks(config)
-        evaluator_factory = build_evaluator(config)
-        teachers = build_teachers(config)
-    except (ValueError, OSError) as err:  # a bad config, data file or model path
+        if args.ray:  # the workers build the teachers, judge and evaluator
+            from mcts.run.ray_backend import RayBackend
+
+            backend = RayBackend(config, args.ray, args.ray_workers)
+        else:
+            evaluator_factory = build_evaluator(config)
+            teachers = build_replicated_teachers(config)
+    except (ValueError, OSError, ImportError) as err:  # a bad config, data file or model path; no Ray
         console.print(f"[red]error:[/red] {escape(str(err))}")
         return 2
     try:
-        judge = build_judge(config)
-        validator = build_validator(config)
+        if backend is None:
+            judge = build_judge(config)
+            validator = build_validator(config)
         totals = run_search(
             config, tasks, teachers, resume=args.resume, judge=judge, validator=validator,
             evaluator_factory=evaluator_factory, console=console, allow_config_change=args.allow_config_change,
+            backend=backend,
         )
     except (ValueError, OSError) as err:  # a bad setting, an existing run, a full disk at the start
         console.print(f"[red]error:[/red] {escape(str(err))}")
@@ -99,6 +112,8 @@ def run(args: argparse.Namespace) -> int:
     finally:
         for teacher in teachers:
             teacher.close()
+        if backend is not None:
+            backend.close()
     console.print(
         f"{totals.solved}/{totals.tasks} solved, {totals.tokens} tokens, {totals.simulations} simulations "
         f"-> {config.out} (see `mcts-llm show {config.out}`)"

@@ -17,6 +17,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rich.console import Console, Group
 from rich.live import Live
@@ -30,6 +31,9 @@ from mcts.search import LeafEvaluator, Searcher, SearchTask
 from mcts.tree_io import load_tree, save_tree
 from mcts.types import Judge, Teacher, TerminalValidator
 from mcts.weights import TeacherWeights
+
+if TYPE_CHECKING:
+    from mcts.run.ray_backend import RayBackend
 
 log = logging.getLogger(__name__)
 
@@ -73,20 +77,25 @@ def run_search(
     validator: TerminalValidator | None = None,
     console: Console | None = None,
     allow_config_change: Sequence[str] = (),
+    backend: RayBackend | None = None,
 ) -> RunTotals:
     """Search every task not yet finished in ``config.out``; returns the run's totals.
 
     Resuming refuses a config that differs from the run's own ``config.toml`` in anything that
     changes results (``ValueError`` listing the keys), except the keys in ``allow_config_change``
     (e.g. a budget that may grow); the run's ``config.toml`` is never overwritten.
+
+    With a ``backend`` (:class:`~mcts.run.ray_backend.RayBackend`, ``--ray``) the tasks are searched
+    on its workers (``teachers`` may then be empty: the backend names them); this process still
+    writes every output, so a run resumes with or without Ray.
     """
     return asyncio.run(
         _run(config, tasks, teachers, resume, evaluator_factory, judge, validator, console or Console(stderr=True),
-             allow_config_change)
+             allow_config_change, backend)
     )
 
 
-async def _run(config, tasks, teachers, resume, evaluator_factory, judge, validator, console, allowed) -> RunTotals:
+async def _run(config, tasks, teachers, resume, evaluator_factory, judge, validator, console, allowed, backend=None) -> RunTotals:
     started = time.monotonic()
     run_dir = RunDir(config.out, min_free_mb=config.min_free_mb)
     if resume and run_dir.config.exists():
@@ -99,7 +108,8 @@ async def _run(config, tasks, teachers, resume, evaluator_factory, judge, valida
     run_dir.create(resume=resume)
     if not run_dir.config.exists():
         run_dir.write_config(to_toml(config))
-    weights = config.search.weights.build([t.name for t in teachers], config.search.seed)
+    names = backend.teacher_names if backend is not None else [t.name for t in teachers]
+    weights = config.search.weights.build(names, config.search.seed)
     totals = RunTotals()
     done = run_dir.finished_task_ids()
     for row in run_dir.finished_rows():
@@ -118,7 +128,7 @@ async def _run(config, tasks, teachers, resume, evaluator_factory, judge, valida
         console=console,
     )
     bar = progress.add_task("tasks", total=len(tasks), completed=len(done), solved=totals.solved, tokens=totals.tokens)
-    searcher = Searcher(
+    searcher = backend or Searcher(
         teachers, config.search, weights=weights, judge=judge, evaluator=evaluator_factory, validator=validator
     )
 
@@ -135,7 +145,11 @@ async def _run(config, tasks, teachers, resume, evaluator_factory, judge, valida
         return True
 
     with Live(Group(progress, weights_table(weights)), console=console, refresh_per_second=4, transient=False) as live:
-        await searcher.search_many_async(todo, concurrent=config.concurrent_tasks, on_result=saved)
+        if backend is None:
+            await searcher.search_many_async(todo, concurrent=config.concurrent_tasks, on_result=saved)
+        else:
+            await backend.search_many_async(todo, weights, on_result=saved)
+            totals.stopped = totals.stopped or backend.stopped
     weights = searcher.weights
     totals.wall_seconds = time.monotonic() - started
     write_summary(run_dir, totals, weights)
