@@ -1,7 +1,8 @@
 """Choose the judge's search settings on a dev set (never on the benchmark's puzzles).
 
-Held-out-side Game-of-24 puzzles from a seed the benchmarks do not use (777), equal generated-token
-budget per puzzle; compares best-of-n of the expert with MCTS over the bundled teachers under a few
+Held-out-side Game-of-24 puzzles from a seed the benchmarks do not use (777), none of them among the
+puzzles ``search_quality.py`` reports by default (its 100 normal and 100 ``--hard`` puzzles of seed 2024
+are taken out first; ``--hard`` draws hard dev puzzles), equal generated-token budget per puzzle; compares best-of-n of the expert with MCTS over the bundled teachers under a few
 judge settings. ``--judge solver`` puts the exact solver in the judge's seat (the ceiling);
 ``--judge NAME`` a bundled or local judge model.
 
@@ -12,17 +13,40 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 import json
+import random
 import sys
 import time
 
 from mcts.baselines import best_of_n
 from mcts.run.config import DEFAULT_TEACHERS
 from mcts.search import Budget, JudgeConfig, Searcher, SearchConfig
-from mcts.tasks.countdown_solver import generate_puzzles
+from mcts.tasks.countdown import Puzzle
+from mcts.tasks.countdown_solver import generate_puzzles, is_hard, is_solvable, puzzle_split
 from mcts.tasks.searchable import CountdownTask
 
 DEV_SEED = 777
+REPORTED_SEED, REPORTED_PUZZLES = 2024, 100  # search_quality.py's defaults: never tune on those
+
+
+def dev_puzzles(n: int, hard: bool) -> list[Puzzle]:
+    """``n`` held-out-side puzzles of seed DEV_SEED that search_quality.py does not report by default."""
+    reported = {
+        (tuple(sorted(p.numbers)), p.target)
+        for reported_hard in (False, True)
+        for p in generate_puzzles(REPORTED_PUZZLES, seed=REPORTED_SEED, split="heldout", hard=reported_hard)
+    }
+    everything = [
+        Puzzle(f"dev-{i:04d}", numbers, 24)
+        for i, numbers in enumerate(itertools.combinations_with_replacement(range(1, 14), 4))
+        if puzzle_split(numbers, 24) == "heldout" and (is_hard(numbers, 24) if hard else is_solvable(numbers, 24))
+        and (numbers, 24) not in reported
+    ]
+    if len(everything) < n:
+        raise SystemExit(f"only {len(everything)} dev puzzles are left outside the reported ones; lower --puzzles")
+    random.Random(DEV_SEED).shuffle(everything)
+    return everything[:n]
 SETTINGS = {
     "no judge": None,
     "prune": JudgeConfig(),
@@ -50,10 +74,11 @@ def main(argv=None) -> int:
     parser.add_argument("--judge", default="solver")
     parser.add_argument("--settings", nargs="+", default=list(SETTINGS))
     parser.add_argument("--concurrent", type=int, default=8)
+    parser.add_argument("--hard", action="store_true", help="hard dev puzzles (few first moves still reach 24)")
     args = parser.parse_args(argv)
     from teachers import load_teacher
 
-    tasks = [CountdownTask(p) for p in generate_puzzles(args.puzzles, seed=DEV_SEED, split="heldout")]
+    tasks = [CountdownTask(p) for p in dev_puzzles(args.puzzles, args.hard)]
     teachers = [load_teacher(s) for s in DEFAULT_TEACHERS]
     judge = load_judge(args.judge)
     rows = {}

@@ -14,7 +14,7 @@ from mcts.tasks.countdown import Puzzle, apply_steps, format_prompt, format_step
 from mcts.tasks.countdown_solver import after_move, generate_puzzles, is_solvable, legal_moves, puzzle_split, solve
 from mcts.types import Judge, ScoredText
 from teachers.bundled import bundled_model_path, bundled_models
-from teachers.training.judge_data import judge_examples, judge_puzzles, reachable
+from teachers.training.judge_data import first_steps, judge_examples, judge_puzzles, reachable
 from teachers.training.recipes import recipe
 from value import LMGTJudgeConfig, load_judge
 
@@ -30,8 +30,8 @@ def heldout_number_sets() -> set[tuple[int, ...]]:
 def test_no_heldout_number_set_is_in_the_judges_training_data():
     heldout = heldout_number_sets()
     seed = recipe("countdown-judge").seed
-    game24, others = judge_puzzles("fit", seed)  # structurally: every puzzle the stream can draw
-    for puzzle in [*game24, *others]:
+    pools = judge_puzzles("fit", seed)  # structurally: every puzzle the stream can draw
+    for puzzle in [p for pool in pools for p in pool]:
         assert puzzle_split(puzzle.numbers, puzzle.target) == "train", puzzle
         assert tuple(sorted(puzzle.numbers)) not in heldout, puzzle
     drawn = set()
@@ -54,6 +54,19 @@ def test_training_states_are_balanced_solver_labelled_and_varied():
     assert 0.1 < len(invalid) / len(examples) < 0.3
     assert all(step.endswith(")\n") for e in examples for step in e.steps)  # "(left: ...)" included
     assert {len(e.puzzle.numbers) for e in examples} == {3, 4} and any(e.puzzle.target != 24 for e in examples)
+
+
+def test_first_steps_group_every_legal_first_step_by_the_state_it_leaves():
+    puzzles = [Puzzle("a", (4, 7, 8, 8), 24), Puzzle("b", (8, 7, 8, 4), 24), Puzzle("c", (1, 1, 1, 1), 24)]
+    groups = first_steps(puzzles)
+    sources = [source for label in (True, False) for group in groups[label] for source in group]
+    assert len(sources) == sum(len(legal_moves(p.numbers)) for p in puzzles)  # every step, once
+    for label in (True, False):
+        for group in groups[label]:
+            left = {tuple(sorted(after_move(p.numbers, move))) for p, move in group}
+            assert len(left) == 1 and is_solvable(next(iter(left)), 24) == label
+    # the same state reached from two orderings of one puzzle is one group with both sources
+    assert any({p.id for p, _ in group} == {"a", "b"} for group in groups[True])
 
 
 def two_step_states(count: int) -> tuple[list[ScoredText], list[ScoredText]]:

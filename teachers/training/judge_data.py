@@ -18,9 +18,12 @@ among 1..k-1 steps (k = count of numbers), then builds a state of that label:
   legal move spoiled in one of the ways models get steps wrong (:func:`spoil_move`): wrong result,
   wrong ``(left: ...)`` list, an operand that is not available, a truncated division.
 
-Puzzles: every solvable Game-of-24 number set on the training side of
-:func:`~mcts.tasks.countdown_solver.puzzle_split` (share :data:`GAME24_SHARE`), else seeded puzzles
-with other targets and 3 or 4 numbers, as the teacher data has. Stricter than the teachers' data: a
+Puzzles, three pools (shares :data:`POOL_SHARES`): every solvable Game-of-24 number set of 1..13 on the
+training side of :func:`~mcts.tasks.countdown_solver.puzzle_split` (the benchmark's kind); every
+solvable training-side Game-of-24 set of 1..:data:`WIDE_HIGH` with a number above 13 (their states
+after a step or two are the numbers-left sets held-out puzzles also reach: a judge judges *states*,
+and a state is shared by many puzzles, so more puzzles teach more of the states it will be asked
+about); and seeded puzzles with other targets and 3 or 4 numbers, as the teacher data has. Stricter than the teachers' data: a
 puzzle with another target is kept only if its number set is also on the training side *for target
 24*, so no held-out Game-of-24 number set appears in the judge's data in any order or with any target.
 Puzzles on the judge's own dev side (:func:`judge_dev_split`, 10 % of the training side) are left out
@@ -39,11 +42,13 @@ from typing import Literal
 
 from mcts.tasks.countdown import Puzzle, apply_steps, format_prompt, format_step
 from mcts.tasks.countdown_solver import after_move, generate_puzzles, is_solvable, legal_moves, puzzle_split, solve
-from teachers.training.data import draw_puzzle
 
 JUDGE_DATA_KIND = "judge"
-# Share of Game-of-24 puzzles (the benchmark's default); the rest have other targets, 3 or 4 numbers.
-GAME24_SHARE = 0.7
+# Draw shares of the pools (see the module docstring): Game of 24 from 1..13, from 1..WIDE_HIGH, other targets.
+POOL_SHARES = (0.4, 0.35, 0.25)
+WIDE_HIGH = 20
+# Relative odds of 1, 2, 3 steps for four numbers: the first step is the hardest to judge (three numbers left).
+DEPTH_ODDS = (3, 2, 1)
 # Share of unreachable states whose last step is invalid (the rest are valid steps into a dead end).
 INVALID_SHARE = 0.35
 # Share of unreachable states whose prefix is a random walk (may already be dead) rather than a solution's.
@@ -79,20 +84,19 @@ def is_judge_training_side(numbers: Sequence[int], target: int) -> bool:
     return len(numbers) != 4 or puzzle_split(numbers, 24) == "train"
 
 
-def judge_puzzles(side: Side, seed: int) -> tuple[list[Puzzle], list[Puzzle]]:
-    """``(game24, others)``: the solvable training-side puzzles of ``side`` (deterministic in ``seed``)."""
-    sets = itertools.combinations_with_replacement(range(1, 14), 4)
-    game24 = [
-        Puzzle(f"judge-g24-{i:04d}", numbers, 24)
-        for i, numbers in enumerate(sets)
-        if is_judge_training_side(numbers, 24) and judge_dev_split(numbers, 24) == side and is_solvable(numbers, 24)
-    ]
+def judge_puzzles(side: Side, seed: int) -> tuple[list[Puzzle], list[Puzzle], list[Puzzle]]:
+    """``(game24, wide24, others)``: the solvable training-side puzzles of ``side`` (deterministic in ``seed``)."""
+    sets = itertools.combinations_with_replacement(range(1, WIDE_HIGH + 1), 4)
+    pools: tuple[list[Puzzle], list[Puzzle]] = ([], [])
+    for i, numbers in enumerate(sets):
+        if is_judge_training_side(numbers, 24) and judge_dev_split(numbers, 24) == side and is_solvable(numbers, 24):
+            pools[max(numbers) > 13].append(Puzzle(f"judge-g24-{i:05d}", numbers, 24))
     drawn = [
         *generate_puzzles(3000, seed, count=4, target=(1, 100), split="train"),
         *generate_puzzles(1500, seed + 1, count=3, target=(1, 60), split="train"),
     ]
     others = [p for p in drawn if is_judge_training_side(p.numbers, p.target) and judge_dev_split(p.numbers, p.target) == side]
-    return game24, others
+    return pools[0], pools[1], others
 
 
 def reachable(puzzle: Puzzle, steps: Sequence[str]) -> bool:
@@ -192,16 +196,69 @@ def sample_state(puzzle: Puzzle, depth: int, want_reachable: bool, rng: random.R
     return JudgeExample(puzzle, tuple(steps), label)
 
 
-def judge_examples(seed: int, side: Side = "fit") -> Iterator[JudgeExample]:
-    """An endless seeded stream of balanced judge examples from the ``side`` puzzles (same seed, same stream).
+Move = tuple[int, str, int]
+FirstSteps = dict[bool, list[list[tuple[Puzzle, Move]]]]
 
-    Each draws a puzzle (Game of 24 with probability :data:`GAME24_SHARE`), shuffles its numbers, then
-    the label (50/50) and the depth (uniform), and calls :func:`sample_state`.
+
+def first_steps(puzzles: Sequence[Puzzle]) -> FirstSteps:
+    """Every legal first step of ``puzzles``, grouped by the state it leaves (numbers left as a sorted
+    multiset, and the target), the groups split by that state's label: ``{reachable: [group, ...]}``.
+
+    Drawing a group uniformly, then a step in it, visits each distinct first-step state equally often,
+    however many puzzles share it: the judge must learn states, and a common one says no more than a rare.
+    """
+    by_state: dict[tuple[tuple[int, ...], int], list[tuple[Puzzle, Move]]] = {}
+    for puzzle in puzzles:
+        for move in legal_moves(puzzle.numbers):
+            key = (tuple(sorted(after_move(puzzle.numbers, move))), puzzle.target)
+            by_state.setdefault(key, []).append((puzzle, move))
+    groups: FirstSteps = {True: [], False: []}
+    for (left, target), sources in sorted(by_state.items()):
+        groups[is_solvable(left, target)].append(sources)
+    return groups
+
+
+def first_step_state(steps: tuple[FirstSteps, ...], puzzles: Sequence[Puzzle], want_reachable: bool,
+                     rng: random.Random) -> JudgeExample:
+    """A state after one step: a distinct first-step state of the wanted label, drawn uniformly from one
+    of ``steps`` (chosen uniformly), then one step that leaves it, numbers shuffled; or, for a share
+    :data:`INVALID_SHARE` of unreachable ones, a spoiled first step of a puzzle of ``puzzles``."""
+    if not want_reachable and rng.random() < INVALID_SHARE:
+        puzzle = _shuffled(rng.choice(puzzles), rng)
+        steps_taken: tuple[str, ...] = (spoil_move(puzzle.numbers, rng),)
+    else:
+        puzzle, move = rng.choice(rng.choice(rng.choice(steps)[want_reachable]))
+        puzzle = _shuffled(puzzle, rng)
+        steps_taken = (format_step(*move, puzzle.numbers),)
+    return JudgeExample(puzzle, steps_taken, reachable(puzzle, steps_taken))
+
+
+def _shuffled(puzzle: Puzzle, rng: random.Random) -> Puzzle:
+    numbers = list(puzzle.numbers)
+    rng.shuffle(numbers)
+    return Puzzle(puzzle.id, tuple(numbers), puzzle.target)
+
+
+def judge_examples(seed: int, side: Side = "fit", run: int = 1) -> Iterator[JudgeExample]:
+    """An endless seeded stream of balanced judge examples from the ``side`` puzzles (same seed, same stream),
+    in runs of ``run`` examples of one depth (the trainer's batch: rows of one depth pad little).
+
+    Each run draws its depth (odds :data:`DEPTH_ODDS`), each example its label (50/50). After one step,
+    :func:`first_step_state` over the first steps of the Game-of-24 1..13 pool or of every pool (equal
+    odds); deeper, a pool (:data:`POOL_SHARES`; puzzles with enough numbers) and a puzzle from it, its
+    numbers shuffled, and :func:`sample_state`.
     """
     rng = random.Random(seed)
-    game24, others = judge_puzzles(side, seed)
+    pools = judge_puzzles(side, seed)
+    everything = [p for pool in pools for p in pool]
+    steps = (first_steps(pools[0]), first_steps(everything))
     while True:
-        puzzle = draw_puzzle(game24, others, GAME24_SHARE, rng)
-        want = rng.random() < 0.5
-        depth = rng.randint(1, len(puzzle.numbers) - 1)
-        yield sample_state(puzzle, depth, want, rng)
+        depth = rng.choices(range(1, len(DEPTH_ODDS) + 1), weights=DEPTH_ODDS)[0]
+        deep_enough = [[p for p in pool if len(p.numbers) > depth] for pool in pools]
+        for _ in range(run):
+            want = rng.random() < 0.5
+            if depth == 1:
+                yield first_step_state(steps, everything, want, rng)
+                continue
+            base = rng.choices(deep_enough, weights=POOL_SHARES)[0]
+            yield sample_state(_shuffled(rng.choice(base), rng), depth, want, rng)

@@ -42,12 +42,22 @@ def build_model(recipe: Recipe, tokenizer):
     return GPT2LMHeadModel(config)
 
 
-def batches(recipe: Recipe, tokenizer) -> Iterator[tuple["torch.Tensor", "torch.Tensor", "torch.Tensor"]]:
-    """Endless ``(input_ids, attention_mask, labels)`` batches, each ``[batch_size, longest]`` int64.
+MICRO_BATCH_ROWS = 64  # rows of similar length per forward pass: short rows are not padded to the longest
 
-    Right-padded; labels are ``IGNORE_INDEX`` wherever there is no loss: for the teachers' kinds on
-    the prompt (its two lines) and on padding, so the loss is on the response and the final EOS; for
-    the judge's kind everywhere but its verdicts (``teachers.training.judge_format.judge_token_rows``).
+
+Batch = list[tuple["torch.Tensor", "torch.Tensor", "torch.Tensor"]]
+
+
+def batches(recipe: Recipe, tokenizer) -> Iterator[Batch]:
+    """Endless optimizer batches of ``batch_size`` rows, each a list of ``(input_ids, attention_mask,
+    labels)`` micro-batches (int64, ``[rows, longest in the micro-batch]``).
+
+    The rows of a batch are sorted by length and cut into micro-batches of :data:`MICRO_BATCH_ROWS`, so
+    a short row is padded only to its neighbours' length (the judge's states run from about 20 to 45
+    tokens); the gradient is still the whole batch's (:func:`batch_loss`). Right-padded; labels are
+    ``IGNORE_INDEX`` wherever there is no loss: for the teachers' kinds on the prompt (its two lines)
+    and on padding, so the loss is on the response and the final EOS; for the judge's kind everywhere
+    but its verdicts (``teachers.training.judge_format.judge_token_rows``).
     """
     import torch
 
@@ -56,16 +66,72 @@ def batches(recipe: Recipe, tokenizer) -> Iterator[tuple["torch.Tensor", "torch.
     else:
         stream = _response_rows(recipe, tokenizer)
     while True:
-        rows = [next(stream) for _ in range(recipe.batch_size)]
-        width = max(len(ids) for ids, _ in rows)
-        input_ids = torch.full((len(rows), width), tokenizer.pad_token_id, dtype=torch.long)
-        labels = torch.full((len(rows), width), IGNORE_INDEX, dtype=torch.long)
-        mask = torch.zeros((len(rows), width), dtype=torch.long)
-        for i, (ids, row_labels) in enumerate(rows):
-            input_ids[i, : len(ids)] = torch.tensor(ids)
-            labels[i, : len(ids)] = torch.tensor(row_labels)
-            mask[i, : len(ids)] = 1
-        yield input_ids, mask, labels
+        rows = sorted((next(stream) for _ in range(recipe.batch_size)), key=lambda row: len(row[0]))
+        batch: Batch = []
+        for first in range(0, len(rows), MICRO_BATCH_ROWS):
+            chunk = rows[first : first + MICRO_BATCH_ROWS]
+            width = len(chunk[-1][0])
+            input_ids = torch.full((len(chunk), width), tokenizer.pad_token_id, dtype=torch.long)
+            labels = torch.full((len(chunk), width), IGNORE_INDEX, dtype=torch.long)
+            mask = torch.zeros((len(chunk), width), dtype=torch.long)
+            for i, (ids, row_labels) in enumerate(chunk):
+                input_ids[i, : len(ids)] = torch.tensor(ids)
+                labels[i, : len(ids)] = torch.tensor(row_labels)
+                mask[i, : len(ids)] = 1
+            batch.append((input_ids, mask, labels))
+        yield batch
+
+
+def batch_loss(model, batch: Batch) -> float:
+    """Backpropagate the batch's mean next-token cross-entropy over its labelled positions, one
+    micro-batch at a time (logits only where a label is: the judge has a few per row); returns it."""
+    import torch
+
+    labelled = sum(int((labels[:, 1:] != IGNORE_INDEX).sum()) for _, _, labels in batch)
+    total = 0.0
+    for input_ids, mask, labels in batch:
+        hidden = model.base_model(input_ids=input_ids, attention_mask=mask).last_hidden_state[:, :-1]
+        targets = labels[:, 1:]
+        keep = targets != IGNORE_INDEX
+        logits = model.get_output_embeddings()(hidden[keep])
+        loss = torch.nn.functional.cross_entropy(logits, targets[keep], reduction="sum") / labelled
+        loss.backward()
+        total += loss.item()
+    return total
+
+
+def prefetched(items: Iterator, ahead: int = 4) -> Iterator:
+    """``items`` made by a background thread, ``ahead`` in advance: the solver-labelled data is built in
+    Python while torch computes the step (it releases the GIL), in the same order as without the thread."""
+    import queue
+    import threading
+
+    ready: queue.Queue = queue.Queue(maxsize=ahead)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        ready.put((item, None), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+        except BaseException as error:  # handed to the consumer, raised there
+            ready.put((None, error))
+
+    threading.Thread(target=produce, name="training-data", daemon=True).start()
+    try:
+        while True:
+            item, error = ready.get()
+            if error is not None:
+                raise error
+            yield item
+    finally:
+        stop.set()
 
 
 def _response_rows(recipe: Recipe, tokenizer) -> Iterator[tuple[list[int], list[int]]]:
@@ -104,17 +170,15 @@ def train(recipe: Recipe, out_dir: Path, log: Callable[[str], None] = print) -> 
     model.train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=recipe.learning_rate, betas=(0.9, 0.98), weight_decay=0.01)
     start, recent = time.monotonic(), []
-    data = batches(recipe, tokenizer)
+    data = prefetched(batches(recipe, tokenizer))
     for step in range(recipe.steps):
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(recipe, step)
-        input_ids, mask, labels = next(data)
-        loss = model(input_ids=input_ids, attention_mask=mask, labels=labels).loss
-        loss.backward()
+        loss = batch_loss(model, next(data))
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
-        recent = (recent + [loss.item()])[-50:]
+        recent = (recent + [loss])[-50:]
         if (step + 1) % 50 == 0 or step + 1 == recipe.steps:
             log(f"{recipe.name}: step {step + 1}/{recipe.steps} loss {sum(recent) / len(recent):.4f} "
                 f"({time.monotonic() - start:.0f} s)")
