@@ -87,9 +87,10 @@ class WeightsMerger:
             raise ValueError(f"tasks commit in order: expected position {self.committed}, got {position} (since {since})")
         if list(final.names) != list(self.weights.names):
             raise ValueError(f"a worker's weights know {list(final.names)}, the run's {list(self.weights.names)}")
+        own = list(credits)  # copied first: replaying onto a RecordingWeights would extend its list
         for missed in range(since, position):
             replay(final, self._credits[missed])
-        self._credits[position] = list(credits)
+        self._credits[position] = own
         self.weights = final
         self.committed += 1
         return final
