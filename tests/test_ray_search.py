@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+# Ray binds its cluster to the loopback address only with this (read when ray is first imported).
+os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
 ray = pytest.importorskip("ray", reason='Ray is not installed (pip install "mcts-llm[ray]")')
 
 from mcts.cli import main  # noqa: E402
@@ -35,7 +37,7 @@ def search_args(num_tasks: int) -> list[str]:
 
 @pytest.fixture(scope="module")
 def cluster() -> str:
-    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, _node_ip_address="127.0.0.1")
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         yield ray.get_runtime_context().gcs_address
     finally:
