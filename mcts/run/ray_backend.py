@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import uuid
 from collections.abc import Callable, Sequence
 
 from mcts.run.config import RunConfig
@@ -30,7 +31,9 @@ from mcts.weights import TeacherWeights
 
 log = logging.getLogger(__name__)
 
-# A teacher as the workers get it: (name, "actors", [actor handles]) or (name, "specs", [spec texts]).
+# A teacher as the workers get it: (name, "actors", [actor names]) or (name, "specs", [spec texts]).
+# Actors go by name, not handle: a handle among an actor's constructor arguments would pin them in
+# the object store, and Ray warns that a restarted worker might then not find them.
 TeacherSource = tuple[str, str, list]
 
 
@@ -91,7 +94,8 @@ def worker_teachers(config: RunConfig, sources: Sequence[TeacherSource], worker:
     teachers: list[Teacher] = []
     for name, kind, items in sources:
         if kind == "actors":
-            replicas: list[Teacher] = [RemoteTeacher(name, actor) for actor in items]
+            ray = import_ray()
+            replicas: list[Teacher] = [RemoteTeacher(name, ray.get_actor(actor)) for actor in items]
         else:
             replicas = [build_teachers(dataclasses.replace(config, teachers=(text,)))[0] for text in items]
         teachers.append(replicas[0] if len(replicas) == 1 else ReplicaTeacher(name, replicas, start=worker))
@@ -174,9 +178,9 @@ class RayBackend:
             if all(text.startswith("openai:") for text in texts):
                 sources.append((name, "specs", texts))
             else:
-                handles = [teacher_actor.remote(config, text) for text in texts]
-                self.actors += handles
-                sources.append((name, "actors", handles))
+                names = [f"mcts-teacher-{uuid.uuid4().hex[:12]}" for _ in texts]
+                self.actors += [teacher_actor.options(name=n).remote(config, t) for n, t in zip(names, texts)]
+                sources.append((name, "actors", names))
         worker_actor = self.ray.remote(num_cpus=1, max_restarts=2, max_task_retries=2)(SearchWorker)
         self.workers = [worker_actor.remote(config, sources, k) for k in range(self.workers_wanted)]
         self.actors += self.workers
