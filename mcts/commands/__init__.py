@@ -11,5 +11,6 @@ COMMAND_MODULES: tuple[str, ...] = (
     "mcts.commands.report",
     "mcts.commands.train",
     "mcts.commands.export_pairs",
+    "mcts.commands.fit_rewards",
     "mcts.commands.teachers",
 )

@@ -58,6 +58,10 @@ class RunConfig:
             raise ValueError(f"task must be 'countdown' or 'text', got {self.task!r}")
         if self.task == "text" and not self.data:
             raise ValueError("task 'text' needs data: a JSONL file of {\"id\", \"prompt\", \"reference\"?} rows (--data)")
+        if self.task == "text":  # a bundled name (countdown-text) becomes its file, so every reader sees a path
+            from mcts.tasks.text_data import resolve_text_data
+
+            object.__setattr__(self, "data", resolve_text_data(self.data))
         if not self.teachers:
             raise ValueError("at least one teacher is needed (--teacher SPEC, e.g. hf:countdown-expert)")
         if self.num_tasks < 1:
