@@ -4,11 +4,13 @@ the bundled teachers as Ray actors (countdown-expert in two replicas), the real 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -74,6 +76,39 @@ def without_timings(ledger: list[dict]) -> list[dict]:
     return [{k: v for k, v in r.items() if "seconds" not in k} for r in ledger]
 
 
+def run_one_worker_killed_once(out: Path, args: list[str], after_tasks: int) -> bool:
+    """A one-worker Ray run of the CLI's ``args`` whose worker process is SIGKILLed once ``after_tasks``
+    tasks are written; True when it was killed and Ray put a new process in its place."""
+    from rich.console import Console
+
+    from mcts.cli import build_parser
+    from mcts.commands.search import overrides_from
+    from mcts.run.config import load_run_config
+    from mcts.run.ray_backend import RayBackend
+    from mcts.run.runner import run_search
+    from mcts.run.setup import build_tasks
+
+    config = load_run_config(None, {**overrides_from(build_parser().parse_args(args)), "out": str(out)})
+    backend = RayBackend(config, "auto", 1)
+    first = backend.worker_pids[0]
+
+    def kill_when_written() -> None:
+        while not ((out / "tasks.jsonl").exists() and (out / "tasks.jsonl").read_text().count("\n") >= after_tasks):
+            time.sleep(0.05)
+        os.kill(first, signal.SIGKILL)
+
+    killer = threading.Thread(target=kill_when_written, daemon=True)
+    killer.start()
+    try:
+        tasks = build_tasks(config)
+        totals = run_search(config, tasks, [], backend=backend, console=Console(file=io.StringIO()))
+        assert totals.stopped is None and totals.tasks == len(tasks)
+        killer.join(timeout=1)
+        return not killer.is_alive() and ray.get(backend.workers[0].ready.remote()) != first
+    finally:
+        backend.close()
+
+
 def test_one_worker_is_the_plain_run_and_two_keep_the_weights_order(tmp_path, cluster):
     import torch
 
@@ -83,13 +118,15 @@ def test_one_worker_is_the_plain_run_and_two_keep_the_weights_order(tmp_path, cl
         assert main([*search_args(16), "--out", str(tmp_path / "plain")]) == 0
     finally:
         torch.set_num_threads(threads)
-    assert main([*search_args(16), "--out", str(tmp_path / "ray1"), "--ray", "auto", "--ray-workers", "1"]) == 0
+    killed = run_one_worker_killed_once(tmp_path / "ray1", search_args(16), after_tasks=3)
     assert main([*search_args(16), "--out", str(tmp_path / "ray2"), "--ray", cluster, "--ray-workers", "2"]) == 0
 
     plain = check_complete(tmp_path / "plain", 16)
     one = check_complete(tmp_path / "ray1", 16)
     two = check_complete(tmp_path / "ray2", 16)
-    # One worker: each task starts from the latest weights, as in the plain run, so everything matches.
+    # One worker: each task starts from the latest weights, as in the plain run, so everything matches,
+    # though its process was killed mid-run (Ray restarted it and searched that task again).
+    assert killed
     for name in ("trajectories.jsonl", "weights.csv"):
         assert (tmp_path / "ray1" / name).read_bytes() == (tmp_path / "plain" / name).read_bytes()
     assert without_timings(one) == without_timings(plain)

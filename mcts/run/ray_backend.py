@@ -128,8 +128,9 @@ class SearchWorker:
             validator=build_validator(config),
         )
 
-    def ready(self) -> bool:
-        return True
+    def ready(self) -> int:
+        """This worker's process id (for monitoring; Ray restarts a lost worker in a new process)."""
+        return os.getpid()
 
     def search(self, task_id: str, snapshot: bytes) -> WorkerReply:
         if task_id not in self.tasks:
@@ -155,6 +156,8 @@ class RayBackend:
 
     ``workers`` defaults to the cluster's CPU count. ``teacher_names`` are the search's teachers in
     config order (replicas joined). ``stopped`` says why a run stopped early (a worker lost for good).
+    A worker whose process dies is restarted and its task searched again (twice at most), from the
+    same snapshot, so the run's results do not change. ``worker_pids``: the workers' first processes.
     """
 
     def __init__(self, config: RunConfig, address: str = "auto", workers: int | None = None) -> None:
@@ -186,6 +189,7 @@ class RayBackend:
         self.actors += self.workers
         try:  # every actor loaded, so a bad model path or value net is an error here, not mid-run
             self.ray.get([actor.ready.remote() for actor in self.actors])
+            self.worker_pids = self.ray.get([worker.ready.remote() for worker in self.workers])
         except self.ray.exceptions.RayError as err:
             self.close()
             lines = [line for line in str(err).splitlines() if line.strip()]
@@ -193,7 +197,7 @@ class RayBackend:
 
     @staticmethod
     def _portable(config: RunConfig) -> RunConfig:
-        """Relative data and model paths made absolute: actors may start in another directory."""
+        """A relative data path made absolute: actors may start in another directory."""
         data = os.path.abspath(config.data) if config.data else None
         return dataclasses.replace(config, data=data)
 
@@ -217,9 +221,10 @@ class RayBackend:
             since, ref = in_flight.pop(i)
             try:
                 reply: WorkerReply = await ref
-            except (self.ray.exceptions.RayError, KeyError) as err:
-                self.stopped = f"stopped at task {tasks[i].id}: its Ray worker failed ({err}); --resume continues"
-                log.error(self.stopped)
+            except self.ray.exceptions.RayError as err:  # lost past its restarts, or the search raised
+                lines = [line for line in str(err).splitlines() if line.strip()]
+                self.stopped = f"stopped at task {tasks[i].id}: its Ray worker failed ({lines[-1] if lines else err}); --resume continues"
+                log.error("%s\n%s", self.stopped, err)
                 break
             tree = None if reply.tree is None else loads_tree(reply.tree)[0]
             self.weights = merger.commit(i, since, weights_from_bytes(reply.weights), reply.credits)
