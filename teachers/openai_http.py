@@ -1,9 +1,17 @@
 """OpenAI-compatible HTTP teacher: any server with ``POST /v1/completions`` (vLLM, SGLang, llama.cpp…).
 
-Requests run concurrently (at most ``max_concurrency`` in flight per teacher), each attempt
-bounded by ``timeout`` seconds, retried up to ``retries`` times with exponential backoff and
-jitter on connection errors, timeouts, 429 and 5xx. Any other 4xx raises ``TeacherRequestError``
-at once. The API key is read from the environment variable that ``api_key_env`` names; it is
+Requests run concurrently (at most ``max_concurrency`` in flight per teacher), retried up to
+``retries`` times with exponential backoff and jitter on connection errors, timeouts, 429 and 5xx.
+Any other 4xx raises ``TeacherRequestError`` at once.
+
+Two clocks bound a call, so a hung server (one that accepts and never answers) is a fault in
+seconds, not a stall: ``timeout`` (default 20 s) caps each attempt as a whole — connect, send, wait
+and read together, not httpx's per-phase timeouts, which a server trickling bytes never trips —
+and ``deadline`` (default ``max(30 s, timeout)``) caps the whole retry chain of one request:
+attempts and backoff sleeps together, not the wait for a free ``max_concurrency`` slot. A retry
+that would start past the deadline is not made, and the last attempt gets only what is left.
+With the defaults a hung server fails a request after at most 30 s (one 20 s attempt, then one
+cut short); a dead port fails in a few seconds of backoff. The API key is read from the environment variable that ``api_key_env`` names; it is
 sent as a bearer token and appears in no repr, log or error message.
 """
 
@@ -14,6 +22,7 @@ import logging
 import os
 import random
 import re
+import time
 import weakref
 from collections.abc import Awaitable, Sequence
 from typing import Any
@@ -33,6 +42,7 @@ from teachers._common import (
     fan_out_greedy,
     finish_reason,
     sampled_n,
+    stop_string_of,
     trim_at_stop,
 )
 from teachers.errors import TeacherRequestError, TeacherTimeoutError, TeacherUnavailableError
@@ -40,6 +50,11 @@ from teachers.errors import TeacherRequestError, TeacherTimeoutError, TeacherUna
 log = logging.getLogger(__name__)
 
 _TOKEN_ID_PREFIX = "token_id:"  # vLLM's form for tokens when return_tokens_as_token_ids is set
+
+# Per attempt, and for a request's whole retry chain (see the module docstring). One step of a
+# small model takes well under a second even on a CPU server; 20 s leaves room for a loaded one.
+DEFAULT_TIMEOUT_S = 20.0
+DEFAULT_DEADLINE_S = 30.0
 
 
 def read_api_key(env_name: str | None) -> str | None:
@@ -77,8 +92,9 @@ class OpenAITeacher:
         *,
         name: str | None = None,
         max_concurrency: int = 8,
-        timeout: float = 60.0,
+        timeout: float = DEFAULT_TIMEOUT_S,
         retries: int = 3,
+        deadline: float | None = None,
         api_key_env: str | None = None,
         backoff: float = 0.5,
         max_backoff: float = 8.0,
@@ -90,6 +106,7 @@ class OpenAITeacher:
             raise ValueError("teacher name must not be empty; leave it unset for the default")
         check_positive("max_concurrency", max_concurrency, int)
         check_positive("timeout", timeout, float)
+        check_positive("deadline", deadline, float)
         check_retries(retries)
         check_env_name(api_key_env)
         self.base_url = completions_base(url)
@@ -97,6 +114,7 @@ class OpenAITeacher:
         self.name = name or default_name(model)
         self.max_concurrency = max_concurrency
         self.timeout = timeout
+        self.deadline = deadline if deadline is not None else max(DEFAULT_DEADLINE_S, timeout)
         self.retries = retries
         self.api_key_env = api_key_env
         self.backoff = backoff
@@ -190,29 +208,41 @@ class OpenAITeacher:
         return body
 
     async def _post(self, client: httpx.AsyncClient, body: dict[str, Any]) -> dict[str, Any]:
-        """One completion call with retries. Returns the decoded JSON answer."""
+        """One completion call with retries, within ``timeout`` per attempt and ``deadline`` in all.
+        Returns the decoded JSON answer."""
         url = self.base_url + "/completions"
         last: str = ""
         timed_out = False
         retry_after = 0.0
+        spent = 0.0  # seconds of attempts and backoff so far (waits for a concurrency slot excluded)
+        attempts = 0
         for attempt in range(self.retries + 1):
             if attempt:
+                delay = self._delay(attempt, retry_after)
+                if spent + delay >= self.deadline:
+                    last += f"; no retry within the {self.deadline} s deadline"
+                    break
                 self.stats.retries += 1
-                await asyncio.sleep(self._delay(attempt, retry_after))
+                await asyncio.sleep(delay)
+                spent += delay
             async with self._semaphore():
                 self._in_flight += 1
                 self.stats.max_in_flight = max(self.stats.max_in_flight, self._in_flight)
                 self.stats.http_requests += 1
+                attempts += 1
+                bound = min(self.timeout, self.deadline - spent)
+                started = time.monotonic()
                 try:
-                    response = await client.post(url, json=body)
-                except httpx.TimeoutException as exc:
-                    last, timed_out = f"timed out after {self.timeout} s ({type(exc).__name__})", True
+                    response = await asyncio.wait_for(client.post(url, json=body), bound)
+                except (TimeoutError, httpx.TimeoutException) as exc:
+                    last, timed_out = f"timed out after {bound:.3g} s ({type(exc).__name__})", True
                     continue
                 except httpx.TransportError as exc:
                     last, timed_out = f"{type(exc).__name__}: {exc}", False
                     continue
                 finally:
                     self._in_flight -= 1
+                    spent += time.monotonic() - started
             status = response.status_code
             if status == 429 or status >= 500:
                 last, timed_out = f"HTTP {status}: {_server_message(response)}", False
@@ -234,8 +264,8 @@ class OpenAITeacher:
             return answer
         error = TeacherTimeoutError if timed_out else TeacherUnavailableError
         raise error(
-            f"{self.name}: {url} failed after {self.retries + 1} attempts (retries={self.retries}, "
-            f"timeout={self.timeout} s); last error: {last}"
+            f"{self.name}: {url} failed after {attempts} attempts in {spent:.1f} s (retries={self.retries}, "
+            f"timeout={self.timeout} s, deadline={self.deadline} s); last error: {last}"
         )
 
     def _semaphore(self) -> asyncio.Semaphore:
@@ -275,7 +305,7 @@ class OpenAITeacher:
             reason = "length"
         else:  # plain OpenAI servers say "stop" for both; a stop string is the likelier cause if any was given
             reason = "stop" if request.stop else "eos"
-        if trimmed:
+        if trimmed is not None:
             reason = "stop"
         return Proposal(
             text=text,
@@ -284,6 +314,7 @@ class OpenAITeacher:
             token_logprobs=lps,
             finish_reason=reason,
             teacher=self.name,
+            stop_string=trimmed or stop_string_of(reason, choice.get("stop_reason"), request.stop),
         )
 
 

@@ -47,7 +47,8 @@ class TeacherSpec:
     server's model name (``openai``, whose base URL is ``url``). ``name`` is what the search
     calls this teacher (default: the model directory's name). ``seed`` seeds the engine (the
     requests carry their own seeds). ``None`` options take the backend's default:
-    ``max_concurrency`` 8 requests in flight, ``timeout`` 60 s per attempt, ``retries`` 3,
+    ``max_concurrency`` 8 requests in flight, ``timeout`` 20 s per attempt (a request's
+    retries end within ``max(30 s, timeout)``), ``retries`` 3,
     ``block_size`` 32 on CPU, ``kv_cache_gib`` 1 on CPU. ``api_key_env`` is the NAME of an
     environment variable that holds the key, never the key itself.
     """
