@@ -147,7 +147,11 @@ def connect(address: str):
     unless this process already did (``ray.init`` before calling). ConnectionError when none answers."""
     ray = import_ray()
     if not ray.is_initialized():
-        ray.init(address=address, log_to_driver=False)
+        try:
+            ray.init(address=address, log_to_driver=False)
+        except ConnectionError as err:
+            raise ConnectionError(f"--ray {address}: {err} (start one with `ray start --head`, "
+                                  "or pass --ray HOST:PORT of a running cluster)") from None
     return ray
 
 
