@@ -54,7 +54,8 @@ class Proposal:
 
     ``text`` excludes the stop string that ended it. ``token_logprobs`` holds the log-probability
     (natural log) of each sampled token under the teacher; ``logprob_sum`` is their sum. Both are
-    ``None`` when the backend could not report likelihoods (never invented).
+    ``None`` when the backend could not report likelihoods (never invented). ``stop_string``: the stop
+    string that ended it (``finish_reason == "stop"``), when the backend says which.
     """
 
     text: str
@@ -63,6 +64,7 @@ class Proposal:
     token_logprobs: tuple[float, ...] | None
     finish_reason: FinishReason
     teacher: str
+    stop_string: str | None = None
 
     @property
     def num_tokens(self) -> int:

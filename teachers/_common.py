@@ -55,20 +55,30 @@ def check_env_name(api_key_env: str | None) -> None:
         )
 
 
-def trim_at_stop(text: str, stop: Sequence[str]) -> tuple[str, bool]:
+def trim_at_stop(text: str, stop: Sequence[str]) -> tuple[str, str | None]:
     """Cuts ``text`` at the earliest occurrence of any stop string.
 
-    Returns ``(text_before_the_stop_string, found)``; the stop string itself is excluded, as in
-    vLLM and the OpenAI API.
+    Returns ``(text_before_the_stop_string, the_stop_string_found or None)``; the stop string itself
+    is excluded, as in vLLM and the OpenAI API.
     """
-    cut = -1
+    cut, found = -1, None
     for s in stop:
         if not s:
             continue
         i = text.find(s)
         if i != -1 and (cut == -1 or i < cut):
-            cut = i
-    return (text, False) if cut == -1 else (text[:cut], True)
+            cut, found = i, s
+    return (text, None) if found is None else (text[:cut], found)
+
+
+def stop_string_of(reason: FinishReason, stop_reason: object, stop: Sequence[str]) -> str | None:
+    """Which stop string ended a ``"stop"`` completion: the server's ``stop_reason`` when it names one,
+    else the only stop string asked for; None when it cannot be told."""
+    if reason != "stop":
+        return None
+    if isinstance(stop_reason, str):
+        return stop_reason
+    return stop[0] if len(stop) == 1 else None
 
 
 def sampled_n(request: GenerationRequest) -> int:

@@ -194,16 +194,16 @@ class HFTeacher:
                 break
         body = cut - 1 if reason == "eos" else cut
         text, found = trim_at_stop(self._decode(tokens[:body]), stop)
-        if found:
+        if found is not None:
             lo, hi = 1, body  # the shortest prefix whose text already holds a stop string
             while lo < hi:
                 mid = (lo + hi) // 2
-                if trim_at_stop(self._decode(tokens[:mid]), stop)[1]:
+                if trim_at_stop(self._decode(tokens[:mid]), stop)[1] is not None:
                     hi = mid
                 else:
                     lo = mid + 1
             cut, reason = lo, "stop"
-            text = trim_at_stop(self._decode(tokens[:cut]), stop)[0]
+            text, found = trim_at_stop(self._decode(tokens[:cut]), stop)
         finish: FinishReason = reason  # type: ignore[assignment]
         lps = tuple(logprobs[:cut])
         return Proposal(
@@ -213,6 +213,7 @@ class HFTeacher:
             token_logprobs=lps,
             finish_reason=finish,
             teacher=self.name,
+            stop_string=found,
         )
 
     def _decode(self, tokens: list[int]) -> str:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from mcts.types import GenerationRequest, Proposal
-from teachers._common import TeacherStats, check_requests, default_name, fan_out_greedy, finish_reason, sampled_n
+from teachers._common import TeacherStats, check_requests, default_name, fan_out_greedy, finish_reason, sampled_n, stop_string_of
 from teachers.loading import resolve_model_path
 
 # CPU block size: the default (128) never caches prompts shorter than a block, and 16 is refused.
@@ -149,6 +149,7 @@ class VLLMTeacher:
 
     def _proposal(self, completion: Any) -> Proposal:
         token_ids = tuple(completion.token_ids)
+        reason = finish_reason(completion.finish_reason, completion.stop_reason)
         lps: tuple[float, ...] | None = None
         if completion.logprobs is not None:
             lps = tuple(step[t].logprob for step, t in zip(completion.logprobs, token_ids))
@@ -157,8 +158,9 @@ class VLLMTeacher:
             token_ids=token_ids,
             logprob_sum=float(sum(lps)) if lps is not None else None,
             token_logprobs=lps,
-            finish_reason=finish_reason(completion.finish_reason, completion.stop_reason),
+            finish_reason=reason,
             teacher=self.name,
+            stop_string=stop_string_of(reason, completion.stop_reason, ()),  # vLLM names the string it stopped at
         )
 
     def _cache_counters(self) -> tuple[int, int]:

@@ -66,6 +66,12 @@ def rouge_f1(hypothesis: str, reference: str) -> dict[str, float]:
     return {key: _clip01(float(scores[key].fmeasure)) for key in ROUGE_KEYS}
 
 
+def overlap(hypothesis: str, reference: str) -> float:
+    """``max(sentence BLEU, ROUGE-L F1)`` in [0, 1]: the search's terminal overlap test
+    (``terminal.query_overlap_threshold`` / ``reference_overlap_threshold``)."""
+    return max(sentence_bleu(hypothesis, reference), rouge_f1(hypothesis, reference)["rougeL"])
+
+
 def _clip01(x: float) -> float:
     # sacrebleu's floating point can land a hair above 100 for identical strings.
     return min(1.0, max(0.0, x))

@@ -30,8 +30,7 @@ def build_tasks(config: RunConfig) -> list[SearchTask]:
     rows = load_text_rows(config.data)
     weights = dict(config.rewards) if config.rewards else {"bleu": 0.3, "rougeL": 0.3, "embedding": 0.4, "length_penalty": 0.1}
     ensemble = build_ensemble(weights, scoring_model=config.scoring_model)
-    threshold = config.search.terminal.overlap_threshold
-    return [TextTask(r.id, r.prompt, r.reference, ensemble, threshold) for r in rows]
+    return [TextTask(r.id, r.prompt, r.reference, ensemble) for r in rows]
 
 
 def build_teachers(config: RunConfig) -> list[Teacher]:
@@ -109,6 +108,7 @@ def build_evaluator(config: RunConfig) -> Callable[[], LeafEvaluator] | None:
     from pathlib import Path
 
     from mcts.search import Blend, Rollout, ValueEvaluator
+    from mcts.search.steps import parse_step
     from value.valuenet import ValueNet, ValueNetFn
 
     if not Path(evaluation.value_net).is_dir():
@@ -120,4 +120,5 @@ def build_evaluator(config: RunConfig) -> Callable[[], LeafEvaluator] | None:
     value_fn = ValueNetFn(ValueNet.load(evaluation.value_net, device=device))
     if evaluation.mode == "value":
         return lambda: ValueEvaluator(value_fn)
-    return lambda: Blend(Rollout(evaluation), ValueEvaluator(value_fn), evaluation.blend)
+    step = parse_step(config.search.step)
+    return lambda: Blend(Rollout(evaluation, step), ValueEvaluator(value_fn), evaluation.blend)

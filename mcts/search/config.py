@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from mcts.search.steps import parse_step
 from mcts.tree import TreeConfig
 from mcts.weights import WeightsConfig
 
@@ -100,25 +101,33 @@ class EvaluationConfig:
 class TerminalConfig:
     """When a path ends, besides the task's own rule and the teacher's end-of-sequence.
 
-    ``sentence_end`` ends a path at a step ending in ``. ! ?`` (sentence-level tasks);
-    ``overlap_threshold`` ends it once BLEU or ROUGE-L between the reference (or query) and the response
-    reaches the threshold; ``validator`` names a model whose yes/no likelihood decides.
+    ``max_depth`` steps or ``max_chars`` characters of response end it; so does a step holding one of
+    ``stop_strings``; ``sentence_end`` ends it at a step ending in ``. ! ?`` (sentence-level tasks).
+    ``query_overlap_threshold`` ends it once the overlap between the query (the task prompt) and the
+    response reaches the threshold (a response that has restated the question, or finished an
+    echo/paraphrase task); ``reference_overlap_threshold`` does the same against the task's reference
+    (none without one). Overlap is ``max(BLEU, ROUGE-L F1)``, both in [0, 1] (sacrebleu, rouge-score).
+    ``validator`` names a model (HF path or bundled name) whose yes/no likelihood decides
+    (``value.LMTerminalValidator``).
     """
 
     max_depth: int = 8
     max_chars: int = 2000
     stop_strings: tuple[str, ...] = ()
     sentence_end: bool = False
-    overlap_threshold: float | None = None
+    query_overlap_threshold: float | None = None
+    reference_overlap_threshold: float | None = None
     validator: str | None = None
 
     def __post_init__(self) -> None:
         _check(self.max_depth >= 1, f"terminal.max_depth must be >= 1, got {self.max_depth}")
         _check(self.max_chars >= 1, f"terminal.max_chars must be >= 1, got {self.max_chars}")
-        _check(
-            self.overlap_threshold is None or 0 < self.overlap_threshold <= 1,
-            f"terminal.overlap_threshold must be in (0, 1] or unset, got {self.overlap_threshold}",
-        )
+        _check(isinstance(self.sentence_end, bool), f"terminal.sentence_end must be true or false, got {self.sentence_end!r}")
+        _check(all(isinstance(s, str) and s for s in self.stop_strings),
+               f"terminal.stop_strings must be non-empty strings, got {self.stop_strings!r}")
+        for name in ("query_overlap_threshold", "reference_overlap_threshold"):
+            value = getattr(self, name)
+            _check(value is None or 0 < value <= 1, f"terminal.{name} must be in (0, 1] or unset, got {value}")
 
 
 @dataclass(frozen=True)
@@ -169,8 +178,11 @@ class SearchConfig:
     seed: int = 0
     # A benched (failed) teacher is probed with one small request every this many tasks.
     probe_every: int = 4
+    # What one action is: newline | sentence | token | tokens:N | regex:PATTERN (mcts.search.steps).
+    step: str = "newline"
 
     def __post_init__(self) -> None:
+        parse_step(self.step)  # raises ValueError naming the value and the forms
         _check(isinstance(self.stop_on_solve, bool), f"stop_on_solve must be true or false, got {self.stop_on_solve!r}")
         _check(isinstance(self.seed, int) and not isinstance(self.seed, bool) and 0 <= self.seed < 2**63,
                f"seed must be an integer in [0, 2**63), got {self.seed!r}")

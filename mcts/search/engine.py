@@ -35,6 +35,7 @@ from mcts.search.merge import Candidate, admit, leaf_candidates
 from mcts.search.pick import pick_teachers
 from mcts.search.propose import propose
 from mcts.search.score import JudgeCost, ScoredStep, reweigh_priors, score_steps
+from mcts.search.steps import parse_step
 from mcts.search.trajectories import collect_result
 from mcts.search.usage import SearchUsage
 from mcts.tree import ROOT, Tree
@@ -65,13 +66,13 @@ class TaskSearch:
         validator: TerminalValidator | None = None,
         bench: TeacherBench | None = None,
         returns: ReturnRange | None = None,
-        delimiter: str = "\n",
     ) -> None:
         if len(weights.names) != len(teachers):
             raise ValueError(f"{len(teachers)} teachers but the weights know {len(weights.names)}: {weights.names}")
         self.task, self.teachers, self.weights, self.config = task, teachers, weights, config
-        self.judge, self.validator, self.delimiter = judge, validator, delimiter
-        self.evaluator = evaluator or Rollout(config.evaluation, delimiter)
+        self.judge, self.validator = judge, validator
+        self.step = parse_step(config.step)
+        self.evaluator = evaluator or Rollout(config.evaluation, self.step)
         self.tree = Tree(config.selection)
         known_range = getattr(task, "return_range", None)
         if known_range is not None:
@@ -152,7 +153,7 @@ class TaskSearch:
         faulted: set[int] = set()  # leaves a failed teacher left without proposals: asked again, not closed
         if asking and picks.size:
             proposed = await propose(
-                self.teachers, [self.prompt(leaf) for leaf in asking], picks, config.expansion, self.delimiter, self.rng
+                self.teachers, [self.prompt(leaf) for leaf in asking], picks, config.expansion, self.step, self.rng
             )
             self.usage.add(proposed.tokens, proposed.calls)
             self.fail(proposed.failed)
@@ -160,7 +161,7 @@ class TaskSearch:
             # 4. merge
             probs = self.weights.probabilities()
             for leaf, props in zip(asking, proposed.per_leaf):
-                fresh[leaf] = leaf_candidates(props, probs, tree.actions(tree.children(leaf).ids), self.delimiter)
+                fresh[leaf] = leaf_candidates(props, probs, tree.actions(tree.children(leaf).ids), self.step)
         taken: list[list[Candidate]] = []
         for leaf, room in zip(leaves, rooms):
             take, wait = admit(self.pool.pop(leaf, []), fresh.get(leaf, []), room)

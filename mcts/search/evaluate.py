@@ -25,7 +25,7 @@ from typing import Protocol
 import numpy as np
 
 from mcts.search.config import EvaluationConfig
-from mcts.search.steps import split_steps
+from mcts.search.steps import StepRule, parse_step
 from mcts.types import GenerationRequest, ScoredText, Teacher, ValueFn
 
 
@@ -73,11 +73,11 @@ class LeafEvaluator(Protocol):
 
 class Rollout:
     """A sampled completion of each child's path by a teacher (``rollout_temperature``; 0 = greedy),
-    cut into steps at ``delimiter``."""
+    cut into steps by ``step`` (``search.step``; default: at newlines)."""
 
-    def __init__(self, config: EvaluationConfig, delimiter: str = "\n"):
+    def __init__(self, config: EvaluationConfig, step: StepRule | None = None):
         self.config = config
-        self.delimiter = delimiter
+        self.step = step or parse_step("newline")
 
     async def evaluate(self, leaves, teachers, rng) -> Evaluation:
         jobs: dict[int, list[int]] = {}  # teacher id -> leaf indices, in first-seen order
@@ -109,7 +109,7 @@ class Rollout:
                 proposal = proposals[0]
                 evaluation.calls[name] += 1
                 evaluation.tokens[name] += proposal.num_tokens
-                steps = tuple(split_steps(proposal.text, self.delimiter))
+                steps = tuple(self.step.split(proposal.text))
                 if steps:
                     evaluation.chains.append(RolloutChain(i, teacher_id, steps, proposal.finish_reason == "eos"))
         return evaluation

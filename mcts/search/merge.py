@@ -9,10 +9,12 @@ over the new candidates of one leaf.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from mcts.search.steps import StepRule
 from mcts.types import Proposal
 
 # A proposal whose backend reported no likelihood counts as this per-token probability: neutral, not
@@ -85,15 +87,16 @@ def merge_proposals(
 
 
 def leaf_candidates(
-    proposals: Sequence[tuple[int, Proposal]], probabilities: Sequence[float], existing_steps: Sequence[str], delimiter: str
+    proposals: Sequence[tuple[int, Proposal]], probabilities: Sequence[float], existing_steps: Sequence[str], step: StepRule
 ) -> list[Candidate]:
-    """One leaf's merged candidates; a step cut at the delimiter gets the delimiter back (the teacher
-    stopped on it), one that ended the sequence keeps its text as written."""
-    candidates = merge_proposals([(t, float(probabilities[t]), p) for t, p in proposals], existing_steps)
-    for c in candidates:
-        if not c.ended and not c.text.endswith(delimiter):
-            c.text = c.text + delimiter
-    return candidates
+    """One leaf's merged candidates, each proposal first made the step its teacher wrote
+    (:meth:`StepRule.step_text`: the stop string it stopped at given back, a regex step cut after its match)."""
+    steps = []
+    for t, p in proposals:
+        text = step.step_text(p)
+        cut = len(text) < len(p.text)  # a regex step ends before the teacher stopped: not at its end-of-sequence
+        steps.append((t, float(probabilities[t]), dataclasses.replace(p, text=text, finish_reason="stop" if cut else p.finish_reason)))
+    return merge_proposals(steps, existing_steps)
 
 
 def admit(waiting: Sequence[Candidate], fresh: Sequence[Candidate], room: int) -> tuple[list[Candidate], list[Candidate]]:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from mcts.search.config import ExpansionConfig
+from mcts.search.steps import StepRule
 from mcts.types import GenerationRequest, Proposal, Teacher
 
 
@@ -34,11 +35,11 @@ async def propose(
     prompts: Sequence[str],
     picks: np.ndarray,
     expansion: ExpansionConfig,
-    stop: str,
+    step: StepRule,
     rng: np.random.Generator,
 ) -> Proposed:
     """One request per (leaf, distinct picked teacher), asking for ``count * proposals_per_teacher``
-    samples up to ``stop``. Consumes one draw of ``rng`` per request (its seed), leaves in order,
+    samples of one step (``step``: its stop strings and token count). Consumes one draw of ``rng`` per request (its seed), leaves in order,
     teachers in id order within a leaf."""
     by_teacher: dict[int, list[tuple[int, GenerationRequest]]] = {}
     for row, prompt in enumerate(prompts):
@@ -46,8 +47,8 @@ async def propose(
             request = GenerationRequest(
                 prompt=prompt,
                 n=int(count) * expansion.proposals_per_teacher,
-                max_tokens=expansion.max_step_tokens,
-                stop=(stop,),
+                max_tokens=step.max_tokens(expansion.max_step_tokens),
+                stop=step.stops,
                 temperature=expansion.temperature,
                 top_p=expansion.top_p,
                 seed=int(rng.integers(2**31)),

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from mcts.search.config import JudgeConfig, TerminalConfig
 from mcts.search.judging import ask_judge
 from mcts.search.merge import Candidate
+from mcts.search.steps import SENTENCE_ENDS
 from mcts.types import Judge, ScoredText, SearchTask, StepOutcome, TerminalValidator
 
 
@@ -108,7 +109,7 @@ def terminal_outcomes(
     task: SearchTask, paths: Sequence[Sequence[str]], ended: Sequence[bool], term: TerminalConfig
 ) -> list[StepOutcome]:
     """The task's verdict, made terminal also by the generic rules (end-of-sequence, depth, length,
-    stop strings, sentence end)."""
+    stop strings, sentence end, overlap with the query or the reference)."""
     outcomes = task.outcomes(paths)
     result = []
     for path, o, eos in zip(paths, outcomes, ended):
@@ -117,10 +118,22 @@ def terminal_outcomes(
             or len(path) >= term.max_depth
             or sum(len(s) for s in path) >= term.max_chars
             or any(s in path[-1] for s in term.stop_strings)
-            or (term.sentence_end and path[-1].rstrip().endswith((".", "!", "?")))
+            or (term.sentence_end and path[-1].rstrip().endswith(SENTENCE_ENDS))
+            or _overlaps(term.query_overlap_threshold, "".join(path), task.prompt)
+            or _overlaps(term.reference_overlap_threshold, "".join(path), task.reference)
         )
         result.append(o if o.terminal or not forced else StepOutcome(True, o.reward, o.solved, o.components))
     return result
+
+
+def _overlaps(threshold: float | None, response: str, other: str | None) -> bool:
+    """``max(BLEU, ROUGE-L F1)`` of ``response`` against ``other`` reaches ``threshold`` (False when
+    either is unset)."""
+    if threshold is None or other is None or not response.strip():
+        return False
+    from value.text_metrics import overlap
+
+    return overlap(response, other) >= threshold
 
 
 def reweigh_priors(per_leaf: Sequence[Sequence[Candidate]], scored: Sequence[ScoredStep], weight: float) -> None:

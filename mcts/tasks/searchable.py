@@ -4,8 +4,8 @@
   last step ends it with reward 1 if it reaches the target, else 0.
 - ``TextTask``: a metric ensemble scores the response so far; each step's reward is the change of
   that score (potential-based shaping, Ng et al. 1999), so a path's return telescopes to the score of
-  its final text whatever its length. The path ends by the generic rules (end-of-sequence, stop
-  strings, sentence end, depth) or when BLEU/ROUGE-L against the reference reaches a threshold.
+  its final text whatever its length. The path ends by the generic rules (``terminal.*``: end-of-sequence,
+  stop strings, sentence end, depth, overlap with the query or the reference; mcts/search/score.py).
 """
 
 from __future__ import annotations
@@ -48,12 +48,11 @@ class CountdownTask:
 class TextTask:
     """A free-text prompt scored by a ``RewardEnsemble`` (``value.RewardEnsemble``)."""
 
-    def __init__(self, id: str, prompt: str, reference: str | None, ensemble: Any, overlap_threshold: float | None = None):
+    def __init__(self, id: str, prompt: str, reference: str | None, ensemble: Any):
         self.id = id
         self.prompt = prompt
         self.reference = reference
         self.ensemble = ensemble
-        self.overlap_threshold = overlap_threshold
         self._scores: dict[tuple[str, ...], float] = {(): 0.0}
 
     def outcomes(self, paths: Sequence[Sequence[str]]) -> list[StepOutcome]:
@@ -67,11 +66,9 @@ class TextTask:
         result = []
         for path, prefix, b in zip(paths, prefixes, breakdowns):
             self._scores[tuple(path)] = b.total
-            overlap = max(b.components.get("bleu", 0.0), b.components.get("rougeL", 0.0))
-            terminal = self.overlap_threshold is not None and self.reference is not None and overlap >= self.overlap_threshold
             result.append(
                 StepOutcome(
-                    terminal=terminal,
+                    terminal=False,
                     reward=b.total - self._scores[prefix],
                     solved=False,
                     components=tuple(sorted(b.components.items())),
