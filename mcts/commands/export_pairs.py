@@ -19,6 +19,9 @@ def register(subparsers) -> None:
     p.add_argument("--value", choices=["q", "mc_return"], default="q", help="sibling value: backed-up Q or Monte-Carlo mean")
     p.add_argument("--min-visits", type=int, default=1, help="leave out children visited fewer times (default 1)")
     p.add_argument("--max-pairs-per-group", type=int, default=4, help="pairs per parent, largest gaps first (0 = all)")
+    p.add_argument("--to-terminal", action="store_true",
+                   help="continue each side with its best logged path to the end (for `mcts-llm train --algo dpo|orpo`: "
+                   "TRL ends every completion with EOS)")
     p.set_defaults(run=run)
 
 
@@ -36,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
         records = load_records(args.run_dir)
         count = export_pairs(
             records, args.out, margin=args.margin, value=args.value, min_visits=args.min_visits,
-            max_pairs_per_group=args.max_pairs_per_group or None,
+            max_pairs_per_group=args.max_pairs_per_group or None, to_terminal=args.to_terminal,
         )
     except (ValueError, OSError) as err:  # a bad run, a directory as --out, a full disk
         console.print(f"[red]error:[/red] {escape(str(err))}")

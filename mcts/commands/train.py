@@ -25,7 +25,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-ALGOS = ("grpo", "ppo")
+ALGOS = ("grpo", "ppo", "dpo", "orpo")
 
 
 def register(subparsers) -> None:
@@ -37,7 +37,8 @@ def register(subparsers) -> None:
         "GAE), with a KL penalty to a frozen reference. Writes a checkpoint (safetensors) that loads as a "
         "teacher hf:OUT, plus metrics.csv and metrics.png; rerun with the same --out to resume.",
     )
-    p.add_argument("--algo", choices=ALGOS, help="grpo (default) or ppo")
+    p.add_argument("--algo", choices=ALGOS, help="grpo (default), ppo, or dpo / orpo (TRL, on --pairs)")
+    p.add_argument("--pairs", metavar="PAIRS.jsonl", help="dpo / orpo: `mcts-llm export-pairs --to-terminal` output")
     p.add_argument("--run", dest="run_dir", metavar="RUN_DIR", help="run directory of `mcts-llm search` (or its trajectories.jsonl)")
     p.add_argument("--policy", metavar="PATH_OR_NAME", help="policy to update: HF model dir or bundled name")
     p.add_argument("--out", metavar="DIR", help="checkpoint directory (rerun with the same DIR to resume)")
@@ -70,13 +71,14 @@ def overrides_from(args: argparse.Namespace) -> dict:
     shared = {"epsilon_low": args.clip, "epsilon_high": args.clip, "beta": args.beta,
               "policy_teachers": args.policy_teachers}
     return {
-        "algo": args.algo, "run": args.run_dir, "policy": args.policy, "out": args.out, "reference": args.reference,
+        "algo": args.algo, "run": args.run_dir, "pairs": args.pairs,
+        "preference.beta": args.beta if args.algo in ("dpo", "orpo") else None, "policy": args.policy, "out": args.out, "reference": args.reference,
         "settings.learning_rate": args.lr, "settings.epochs": args.epochs, "settings.batch_size": args.batch_size,
         "settings.max_length": args.max_length, "settings.save_every": args.save_every, "settings.seed": args.seed,
         "settings.device": args.device,
         "grpo.group_by": args.group_by, "grpo.reward": args.reward, "grpo.min_visits": args.min_visits,
         "grpo.negative_weight": args.negative_weight,
-        **{f"{algo}.{k}": v for algo in ALGOS for k, v in shared.items()},
+        **{f"{algo}.{k}": v for algo in ("grpo", "ppo") for k, v in shared.items()},
     }
 
 
@@ -117,6 +119,14 @@ def _train(job, policy: Path, reference: Path | None, console, *, progress: bool
 
     from mcts.train import load_records, train_grpo, train_ppo
 
+    if job.algo in ("dpo", "orpo"):
+        from mcts.train.preference import train_preference
+
+        console.print(f"{job.algo.upper()}: pairs {job.pairs}, policy {policy} -> {job.out}")
+        res = train_preference(job.algo, job.pairs, policy, job.out, job.preference, job.settings)
+        console.print(f"{res.steps} steps on {res.train_pairs} pairs; held-out margin ({res.heldout_pairs} pairs, nats): "
+                      f"{res.margin_before:.3f} -> {res.margin_after:.3f}; use it as a teacher: hf:{res.out_dir}")
+        return 0
     records = load_records(job.run)
     if not records:
         raise ValueError(f"{job.run} holds no trajectories yet; let `mcts-llm search` finish at least one task")

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from mcts.train.grpo import GRPOConfig
 from mcts.train.loop import TrainSettings
 from mcts.train.ppo import PPOConfig
+from mcts.train.preference import PreferenceConfig
 
-ALGOS = ("grpo", "ppo")
+ALGOS = ("grpo", "ppo", "dpo", "orpo")
 
 
 @dataclass(frozen=True)
@@ -22,16 +23,19 @@ class TrainJob:
 
     algo: str = "grpo"
     run: str | None = None
+    pairs: str | None = None  # dpo / orpo: `mcts-llm export-pairs --to-terminal` output
     policy: str | None = None
     out: str | None = None
     reference: str | None = None
     settings: TrainSettings = field(default_factory=TrainSettings)
     grpo: GRPOConfig = field(default_factory=GRPOConfig)
     ppo: PPOConfig = field(default_factory=PPOConfig)
+    preference: PreferenceConfig = field(default_factory=PreferenceConfig)
 
     def __post_init__(self) -> None:
         if self.algo not in ALGOS:
             raise ValueError(f"algo must be one of {ALGOS}, got {self.algo!r}")
-        for name, flag in (("run", "--run RUN_DIR"), ("policy", "--policy PATH_OR_NAME"), ("out", "--out DIR")):
+        data = ("pairs", "--pairs PAIRS.jsonl") if self.algo in ("dpo", "orpo") else ("run", "--run RUN_DIR")
+        for name, flag in (data, ("policy", "--policy PATH_OR_NAME"), ("out", "--out DIR")):
             if not getattr(self, name):
                 raise ValueError(f"missing {name}: pass {flag} (or set {name} = ... in the --config file)")

@@ -4,6 +4,11 @@ Siblings share a state, so they make clean preference pairs: same prompt (task p
 shared prefix), two different next steps, one with a clearly higher backed-up value. Rows are the
 standard-format preference columns ``prompt`` / ``chosen`` / ``rejected`` that TRL reads, plus
 ``task_id``, ``chosen_value``, ``rejected_value`` for inspection.
+
+TRL's DPO and ORPO trainers end every completion with EOS, which is right only for a text that
+ends the response. ``to_terminal=True`` therefore continues each step with the best logged path
+below it (the highest ``final_reward`` through that node) down to its terminal step: the pair
+still differs first at the sibling step, and the EOS the trainer adds sits where the path ended.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from pathlib import Path
 from typing import Literal
 
 from mcts.files import atomic_write_lines
-from mcts.train.tree_data import PathRecord, TreeNode, collect_nodes, load_records, sibling_groups
+from mcts.train.tree_data import PathRecord, TreeNode, collect_nodes, load_records, node_key, sibling_groups
 
 
 def _value(node: TreeNode, value: str) -> float:
@@ -29,14 +34,17 @@ def preference_pairs(
     value: Literal["q", "mc_return"] = "q",
     min_visits: int = 1,
     max_pairs_per_group: int | None = 4,
+    to_terminal: bool = False,
 ) -> list[dict]:
     """Pairs of siblings whose values differ by at least ``margin``, the largest gaps first
-    within each group (at most ``max_pairs_per_group`` per parent; ``None`` = all)."""
+    within each group (at most ``max_pairs_per_group`` per parent; ``None`` = all); with
+    ``to_terminal`` each side runs on to the end of its best logged path (module docstring)."""
     if margin < 0:
         raise ValueError(f"margin must be >= 0, got {margin}")
     if value not in ("q", "mc_return"):
         raise ValueError(f"value must be 'q' or 'mc_return', got {value!r}")
     nodes = [n for n in collect_nodes(records) if n.step.visits >= min_visits]
+    tails = best_tails(records) if to_terminal else {}
     rows = []
     for group in sibling_groups(nodes):
         candidates = []
@@ -49,13 +57,25 @@ def preference_pairs(
         for _, hi, lo in candidates[:max_pairs_per_group]:
             rows.append({
                 "prompt": hi.context,
-                "chosen": hi.step.text,
-                "rejected": lo.step.text,
+                "chosen": hi.step.text + tails.get(hi.key, ""),
+                "rejected": lo.step.text + tails.get(lo.key, ""),
                 "task_id": hi.task_id,
                 "chosen_value": _value(hi, value),
                 "rejected_value": _value(lo, value),
             })
     return rows
+
+
+def best_tails(records: Sequence[PathRecord]) -> dict[tuple, str]:
+    """For every node, the text after it on the logged path through it with the highest return."""
+    best: dict[tuple, tuple[float, str]] = {}
+    for record in records:
+        traj = record.trajectory
+        for depth in range(len(traj.steps)):
+            key, _ = node_key(record, depth)
+            if key not in best or traj.final_reward > best[key][0]:
+                best[key] = (traj.final_reward, "".join(s.text for s in traj.steps[depth + 1:]))
+    return {key: tail for key, (_, tail) in best.items()}
 
 
 def export_pairs(

@@ -126,6 +126,17 @@ def check_against_ledger(path: Path, records: Sequence[PathRecord]) -> None:
         )
 
 
+def node_key(record: PathRecord, depth: int) -> tuple[tuple, tuple]:
+    """The keys of the node of step ``depth`` of a path and of its parent: tree ids when logged,
+    else the text prefix (see the module docstring)."""
+    traj = record.trajectory
+    if record.node_ids is not None and record.parent_ids is not None:
+        return (traj.task_id, "id", record.node_ids[depth]), (traj.task_id, "id", record.parent_ids[depth])
+    prefix = tuple(s.text for s in traj.steps[:depth])
+    return ((traj.task_id, "text", traj.prompt, prefix + (traj.steps[depth].text,)),
+            (traj.task_id, "text", traj.prompt, prefix))
+
+
 def collect_nodes(records: Iterable[PathRecord]) -> list[TreeNode]:
     """The distinct nodes of all paths, in first-seen order (a node shared by paths appears once;
     its statistics come from the last path that logged it, its Monte-Carlo averages from all)."""
@@ -136,12 +147,7 @@ def collect_nodes(records: Iterable[PathRecord]) -> list[TreeNode]:
         traj = record.trajectory
         for depth, step in enumerate(traj.steps):
             prefix = tuple(s.text for s in traj.steps[:depth])
-            if record.node_ids is not None and record.parent_ids is not None:
-                key = (traj.task_id, "id", record.node_ids[depth])
-                parent = (traj.task_id, "id", record.parent_ids[depth])
-            else:
-                key = (traj.task_id, "text", traj.prompt, prefix + (step.text,))
-                parent = (traj.task_id, "text", traj.prompt, prefix)
+            key, parent = node_key(record, depth)
             returns[key].append(traj.final_reward)
             solved[key].append(1.0 if traj.solved else 0.0)
             latest[key] = (traj, prefix, step, parent, depth)
