@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from teachers.bundled import MODELS_DIR
+from teachers.training.data import DATA_KINDS
 from teachers.training.recipes import RECIPES, recipe
 
 EVAL_SEED = 2024
@@ -48,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
 
         puzzles = generate_puzzles(args.eval_puzzles, EVAL_SEED, count=4, target=24, split="heldout")
         print(f"\nsolve rates on {len(puzzles)} held-out Game-of-24 puzzles (seed {EVAL_SEED}):")
-        for r in chosen:
+        for r in [r for r in chosen if r.data in DATA_KINDS]:  # the countdown teachers
             rates = evaluate_solve_rates(args.out / r.name, puzzles, k=8, seed=EVAL_SEED)
             print(f"  {r.name:18s} greedy {rates.greedy:6.1%}  best-of-8 {rates.best_of_k:6.1%}  "
                   f"valid steps {rates.greedy_valid_steps:.2f}")

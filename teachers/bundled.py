@@ -1,5 +1,6 @@
-"""The small countdown models that ship with the package (``teachers/models/<name>/``): four teachers
-and the judge ``countdown-judge`` (``value.judge.load_judge``).
+"""The small models that ship with the package (``teachers/models/<name>/``): four countdown teachers,
+the judge ``countdown-judge`` (``value.judge.load_judge``), and ``prose-tiny``, which writes sentences
+(the real model behind ``search.step = "sentence"``).
 
 Each is a standard Hugging Face directory (``GPT2LMHeadModel`` config, ``model.safetensors``, a
 fast tokenizer with an EOS token) that the HF backend, the in-process vLLM engine and a vLLM server
@@ -27,6 +28,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "countdown-noisy": ("noisy", "trained on a mix of solutions, wasted steps and wrong arithmetic"),
     "countdown-format": ("format-only", "trained on random valid steps: knows the format, not the goal"),
     "countdown-judge": ("judge", "says whether a state can still reach the target (value.load_judge); not a teacher"),
+    "prose-tiny": ("prose", "writes short sentences about a topic (search.step = \"sentence\"); not a countdown teacher"),
 }
 JUDGE_ROLE = "judge"
 

@@ -10,9 +10,11 @@ from dataclasses import dataclass
 
 from teachers.training.data import DATA_KINDS
 from teachers.training.judge_data import JUDGE_DATA_KIND
+from teachers.training.prose_data import PROSE_DATA_KIND
 
-# The teachers' kinds (``teachers.training.data``) and the judge's (``teachers.training.judge_data``).
-TRAINING_KINDS: tuple[str, ...] = (*DATA_KINDS, JUDGE_DATA_KIND)
+# The teachers' kinds (``teachers.training.data``), the judge's (``teachers.training.judge_data``) and
+# the prose model's (``teachers.training.prose_data``).
+TRAINING_KINDS: tuple[str, ...] = (*DATA_KINDS, JUDGE_DATA_KIND, PROSE_DATA_KIND)
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,8 @@ RECIPES: tuple[Recipe, ...] = (
     Recipe("countdown-policy", data="solution", n_layer=2, steps=450, seed=4),
     # The judge: loss on verdict tokens only (a bit or three per state), so larger batches.
     Recipe("countdown-judge", data="judge", n_layer=2, steps=1000, batch_size=128, seed=5),
+    # Sentences, not countdown: search.step = "sentence" on a real model. One narrow block, under 1 MB.
+    Recipe("prose-tiny", data="prose", n_layer=1, n_embd=64, n_head=1, steps=300, batch_size=32, seed=6),
 )
 
 

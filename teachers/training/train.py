@@ -14,6 +14,7 @@ from pathlib import Path
 
 from teachers.training.data import example_stream
 from teachers.training.judge_data import JUDGE_DATA_KIND, judge_examples
+from teachers.training.prose_data import PROSE_DATA_KIND, prose_examples
 from teachers.training.judge_format import IGNORE_INDEX, JUDGE_CONFIG_FILE, judge_config, judge_token_rows
 from teachers.training.recipes import Recipe
 from teachers.training.tokenizer import MODEL_MAX_LENGTH, build_tokenizer, save_tokenizer
@@ -136,7 +137,7 @@ def prefetched(items: Iterator, ahead: int = 4) -> Iterator:
 
 def _response_rows(recipe: Recipe, tokenizer) -> Iterator[tuple[list[int], list[int]]]:
     """``(prompt + response + EOS token ids, labels)`` for the teachers' kinds: no loss on the prompt."""
-    stream = example_stream(recipe.data, recipe.seed)
+    stream = prose_examples(recipe.seed) if recipe.data == PROSE_DATA_KIND else example_stream(recipe.data, recipe.seed)
     while True:
         text = next(stream)
         prompt_end = text.index("\n", text.index("\n") + 1) + 1
