@@ -23,7 +23,7 @@ def test_every_catalogue_model_ships_as_a_small_hf_directory():
         config = json.loads((model.path / "config.json").read_text())
         assert config["architectures"] == ["GPT2LMHeadModel"]
         assert (model.path / "tokenizer.json").is_file()
-        assert model.size_bytes < 5_000_000, f"{model.name} is {model.size_bytes} bytes: too big to ship"
+        assert model.size_bytes < 8_000_000, f"{model.name} is {model.size_bytes} bytes: too big to ship"
         provenance = json.loads((model.path / "training.json").read_text())
         assert provenance["recipe"]["name"] == model.name
         assert provenance["parameters"] == model.parameters

@@ -129,8 +129,6 @@ def test_bundled_judge_is_right_on_finished_heldout_states_in_one_forward_pass()
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="the bundled judge is weak after 1-2 steps (benchmarks/RESULTS.md); "
-                   "it still accepts e.g. '(left: 2 4)' for 24")
 def test_bundled_judge_is_right_on_unambiguous_two_step_heldout_states():
     good, bad = two_step_states(4)
     assert load_judge("countdown-judge").judge([*good, *bad]) == [1] * len(good) + [-1] * len(bad)

@@ -10,10 +10,10 @@ distribution after the marker. ``judge.json``, written next to the weights, tell
 Neutral: there is no neutral token (the solver's labels are exact, never "maybe"). A verdict is 0
 when the model is unsure: ``|log p(Y) - log p(N)| <=`` :data:`JUDGE_MARGIN_NATS`, i.e. when neither
 answer is at least ``exp(margin)`` (1.65) times likelier than the other. The margin was chosen on the
-judge's dev puzzles (``teachers.training.judge_data.judge_dev_split``), never on held-out ones: at 0.5
-nats reachable dev states are wrongly rejected 3 % of the time after 1 step and 8 % after 2 (30 % and
-11 % at 0), because the search may prune on a reject; the price is that most states after 1 step,
-where the model is weakest, get a neutral verdict.
+judge's dev puzzles (``teachers.training.judge_data.judge_dev_split``), never on held-out ones, because
+the search may prune on a reject: at 0.5 nats reachable dev states are wrongly rejected 3.5 % of the
+time after 1 step and 4 % after 2 (17 % and 4.5 % at 0); the price is that many states after 1 step,
+where the model is weakest, get a neutral verdict (balanced accuracy 39 % there vs 65 % by the sign).
 """
 
 from __future__ import annotations

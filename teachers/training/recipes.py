@@ -1,6 +1,6 @@
 """What each bundled model is trained on, and how long: one :class:`Recipe` per model.
 
-Sizes are GPT-2 blocks of width 128 with two heads (head dimension 64: vLLM's CPU attention
+Sizes are GPT-2 blocks of width 128 with two heads (the judge: 192, three heads; head dimension 64: vLLM's CPU attention
 kernels support only some head sizes). Skill differs by data and by training length.
 """
 
@@ -45,8 +45,9 @@ RECIPES: tuple[Recipe, ...] = (
     Recipe("countdown-noisy", data="noisy", n_layer=2, steps=500, seed=2),
     Recipe("countdown-format", data="walk", n_layer=1, steps=200, seed=3),
     Recipe("countdown-policy", data="solution", n_layer=2, steps=450, seed=4),
-    # The judge: loss on verdict tokens only (a bit or three per state), so larger batches.
-    Recipe("countdown-judge", data="judge", n_layer=2, steps=1000, batch_size=128, seed=5),
+    # The judge: loss on verdict tokens only (a bit or three per state), so larger batches; wider, since
+    # it must hold which sets of numbers still make the target (chosen on the judge's dev puzzles).
+    Recipe("countdown-judge", data="judge", n_layer=3, n_embd=192, n_head=3, steps=1000, batch_size=256, seed=5),
     # Sentences, not countdown: search.step = "sentence" on a real model. One narrow block, under 1 MB.
     Recipe("prose-tiny", data="prose", n_layer=1, n_embd=64, n_head=1, steps=300, batch_size=32, seed=6),
 )
