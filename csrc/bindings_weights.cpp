@@ -1,4 +1,5 @@
 // Bindings of mcts::TeacherWeights.
+#include <algorithm>
 #include <optional>
 #include <string>
 
@@ -77,22 +78,32 @@ void bind_weights(py::module_& m) {
            [](PyWeights& w, int32_t context) {
              return locked(w, [&](mcts::TeacherWeights& tw) { return tw.context_weight(context); });
            })
-      .def(
-          "sample",
-          [](PyWeights& w, int64_t k, int32_t context) {
-            std::vector<int32_t> picks;
-            locked(w, [&](mcts::TeacherWeights& tw) { tw.sample(k, picks, context); });
-            return to_numpy(picks);
-          },
-          py::arg("k"), py::arg("context") = mcts::kNoContext)
-      .def("sample_per_context",
-           [](PyWeights& w, InArray<int32_t> contexts, int64_t k) {
+      // Two bindings, not one with a default context: a default argument costs the global draw,
+      // which the search makes once per iteration, a tenth of its call.
+      .def("sample",
+           [](PyWeights& w, int64_t k) {
              std::vector<int32_t> picks;
-             const int64_t m = contexts.size();
-             locked(w, [&](mcts::TeacherWeights& tw) { tw.sample_per_context(contexts.data(), m, k, picks); });
-             py::array_t<int32_t> flat = to_numpy(picks);
-             return flat.reshape({static_cast<py::ssize_t>(m), static_cast<py::ssize_t>(k)});
+             locked(w, [&](mcts::TeacherWeights& tw) { tw.sample(k, picks); });
+             return to_numpy(picks);
            })
+      .def("sample_in",
+           [](PyWeights& w, int64_t k, int32_t context) {
+             std::vector<int32_t> picks;
+             locked(w, [&](mcts::TeacherWeights& tw) { tw.sample(k, picks, context); });
+             return to_numpy(picks);
+           })
+      // A list, not an array: the search passes a few leaves' ids, and converting a short list costs
+      // a fraction of making an array of it (pybind refuses floats and ids outside int32).
+      .def("sample_per_context",
+           [](PyWeights& w, const std::vector<int32_t>& contexts, int64_t k) {
+             std::vector<int32_t> picks;
+             const int64_t m = static_cast<int64_t>(contexts.size());
+             locked(w, [&](mcts::TeacherWeights& tw) { tw.sample_per_context(contexts.data(), m, k, picks); });
+             py::array_t<int32_t> out({static_cast<py::ssize_t>(m), static_cast<py::ssize_t>(std::max<int64_t>(k, 0))});
+             if (!picks.empty()) std::memcpy(out.mutable_data(), picks.data(), picks.size() * sizeof(int32_t));
+             return out;
+           },
+           py::arg("contexts"), py::arg("k"))
       .def(
           "update",
           [](PyWeights& w, int64_t teacher, double outcome, int32_t context) {
@@ -101,8 +112,9 @@ void bind_weights(py::module_& m) {
           py::arg("teacher"), py::arg("outcome"), py::arg("context") = mcts::kNoContext)
       .def(
           "credit_path",
-          [](PyWeights& w, InArray<int32_t> teachers, double outcome, std::optional<InArray<int32_t>> contexts) {
-            if (contexts && contexts->size() != teachers.size())
+          // contexts as a list, like sample_per_context's: a path is a few steps
+          [](PyWeights& w, InArray<int32_t> teachers, double outcome, std::optional<std::vector<int32_t>> contexts) {
+            if (contexts && static_cast<py::ssize_t>(contexts->size()) != teachers.size())
               throw std::invalid_argument("credit_path: " + std::to_string(contexts->size()) + " contexts for " +
                                           std::to_string(teachers.size()) + " steps");
             const int32_t* ids = contexts ? contexts->data() : nullptr;

@@ -137,14 +137,28 @@ double TeacherWeights::context_weight(int32_t context) const {
   return n / (n + config_.context_prior);
 }
 
-std::vector<double> TeacherWeights::probabilities(int32_t context) const {
+const std::vector<double>& TeacherWeights::cached_probabilities(int32_t context) const {
   const ContextWeights* c = find_context(context);
-  if (!c || c->evidence == 0) return projected_softmax(scores);
-  const double lambda = context_weight(context);
-  std::vector<double> e(scores.size());
-  for (size_t i = 0; i < e.size(); ++i) e[i] = (1.0 - lambda) * scores[i] + lambda * c->scores[i];
-  return projected_softmax(e);
+  if (!c || c->evidence == 0) {
+    if (global_cache_.version != scores_version_) {
+      global_cache_.p = projected_softmax(scores);
+      global_cache_.version = scores_version_;
+    }
+    return global_cache_.p;
+  }
+  if (context_cache_.size() <= static_cast<size_t>(context)) context_cache_.resize(context + 1);
+  CachedProbabilities& cached = context_cache_[context];
+  if (cached.version != scores_version_) {
+    const double lambda = context_weight(context);
+    std::vector<double> e(scores.size());
+    for (size_t i = 0; i < e.size(); ++i) e[i] = (1.0 - lambda) * scores[i] + lambda * c->scores[i];
+    cached.p = projected_softmax(e);
+    cached.version = scores_version_;
+  }
+  return cached.p;
 }
+
+std::vector<double> TeacherWeights::probabilities(int32_t context) const { return cached_probabilities(context); }
 
 std::vector<double> TeacherWeights::sampling_from(std::vector<double> w, const std::vector<int64_t>& since) const {
   const size_t n = w.size();
@@ -162,11 +176,11 @@ std::vector<double> TeacherWeights::sampling_from(std::vector<double> w, const s
 
 std::vector<double> TeacherWeights::sampling_probabilities(int32_t context) const {
   const ContextWeights* c = find_context(context);
-  if (context == kNoContext) return sampling_from(probabilities(), since_pick);
-  return sampling_from(probabilities(context), c ? c->since_pick : std::vector<int64_t>(names_.size(), 0));
+  if (context == kNoContext) return sampling_from(cached_probabilities(context), since_pick);
+  return sampling_from(cached_probabilities(context), c ? c->since_pick : std::vector<int64_t>(names_.size(), 0));
 }
 
-int32_t TeacherWeights::draw(int32_t context) {
+int32_t TeacherWeights::draw(int32_t context, const std::vector<double>& p) {
   ContextWeights* c = context == kNoContext ? nullptr : &context_at(context);
   const std::vector<int64_t>& since = c ? c->since_pick : since_pick;
   const size_t n = scores.size();
@@ -176,7 +190,7 @@ int32_t TeacherWeights::draw(int32_t context) {
     if (since[i] > since[stalest]) stalest = i;
   size_t pick = stalest;
   if (since[stalest] < config_.max_stale_draws) {
-    const std::vector<double> f = sampling_from(probabilities(context), since);
+    const std::vector<double> f = sampling_from(p, since);
     double acc = 0.0;
     pick = n;
     for (size_t i = 0; i < n && pick == n; ++i) {
@@ -204,7 +218,7 @@ void TeacherWeights::sample(int64_t k, std::vector<int32_t>& out, int32_t contex
   if (k < 0) throw std::invalid_argument("sample: k must be >= 0, got " + std::to_string(k));
   check_context(context, "sample");
   out.clear();
-  for (int64_t d = 0; d < k; ++d) out.push_back(draw(context));
+  for (int64_t d = 0; d < k; ++d) out.push_back(draw(context, cached_probabilities(context)));
 }
 
 void TeacherWeights::sample_per_context(const int32_t* ids, int64_t m, int64_t k, std::vector<int32_t>& out) {
@@ -213,7 +227,7 @@ void TeacherWeights::sample_per_context(const int32_t* ids, int64_t m, int64_t k
   out.clear();
   out.reserve(static_cast<size_t>(m * k));
   for (int64_t row = 0; row < m; ++row)
-    for (int64_t d = 0; d < k; ++d) out.push_back(draw(ids[row]));
+    for (int64_t d = 0; d < k; ++d) out.push_back(draw(ids[row], cached_probabilities(ids[row])));
 }
 
 void TeacherWeights::check_context(int64_t context, const char* op) const {
@@ -239,6 +253,7 @@ void TeacherWeights::update(int64_t teacher, double outcome, int32_t context) {
   check_teacher(teacher, "update");
   check_outcome(outcome, "update");
   check_context(context, "update");
+  scores_changed();
   scores[teacher] += config_.ema_rate * (outcome - scores[teacher]);
   if (context != kNoContext) {
     ContextWeights& c = context_at(context);
@@ -255,7 +270,8 @@ void TeacherWeights::credit_path(const int32_t* teachers, int64_t length, double
     if (teachers[j] != -1) check_teacher(teachers[j], "credit_path");
     if (ids) check_context(ids[j], "credit_path");
   }
-  std::set<int32_t> touched;
+  scores_changed();
+  std::vector<int32_t> touched;
   for (int64_t j = 0; j < length; ++j) {
     if (teachers[j] == -1) continue;
     const double rate = config_.ema_rate * std::pow(config_.gamma, static_cast<double>(length - 1 - j));
@@ -264,20 +280,22 @@ void TeacherWeights::credit_path(const int32_t* teachers, int64_t length, double
       ContextWeights& c = context_at(ids[j]);
       c.scores[teachers[j]] += rate * (outcome - c.scores[teachers[j]]);
       c.evidence += 1;
-      touched.insert(ids[j]);
+      touched.push_back(ids[j]);
     }
   }
   record_history();
+  std::sort(touched.begin(), touched.end());
+  touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
   for (int32_t context : touched) record_context_history(context);  // ascending ids
 }
 
 void TeacherWeights::record_history() {
-  const std::vector<double> p = probabilities();
+  const std::vector<double>& p = cached_probabilities(kNoContext);
   history.insert(history.end(), p.begin(), p.end());
 }
 
 void TeacherWeights::record_context_history(int32_t context) {
-  const std::vector<double> p = probabilities(context);
+  const std::vector<double>& p = cached_probabilities(context);
   ContextWeights& c = contexts[context];
   c.history.insert(c.history.end(), p.begin(), p.end());
   c.history_at.push_back(static_cast<int64_t>(history.size() / names_.size()) - 1);

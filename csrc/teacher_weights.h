@@ -106,6 +106,9 @@ class TeacherWeights {
   void record_history();
   ContextWeights& context_at(int32_t context);  // grows `contexts` to hold it; context >= 0
   void check_context(int64_t context, const char* op) const;
+  // Probabilities are cached until the scores change; whoever writes `scores` or a context's
+  // scores or evidence directly (a loader) must call this afterwards.
+  void scores_changed() { ++scores_version_; }
 
  private:
   void check_teacher(int64_t teacher, const char* op) const;
@@ -113,10 +116,20 @@ class TeacherWeights {
   const ContextWeights* find_context(int32_t context) const;  // null: global, or not touched yet
   std::vector<double> projected_softmax(const std::vector<double>& scores) const;
   std::vector<double> sampling_from(std::vector<double> p, const std::vector<int64_t>& since) const;
-  int32_t draw(int32_t context);  // one draw (checked context id; kNoContext: a global draw)
+  // probabilities(context), computed once per scores_version_: a pick no longer pays for a softmax
+  // and a projection that only a credit can change. The reference lives until the next call.
+  const std::vector<double>& cached_probabilities(int32_t context) const;
+  int32_t draw(int32_t context, const std::vector<double>& p);  // one draw; p = probabilities(context)
   void record_context_history(int32_t context);
   std::vector<std::string> names_;
   WeightsConfig config_;
+  uint64_t scores_version_ = 0;  // bumped whenever any score or evidence changes
+  struct CachedProbabilities {
+    uint64_t version = ~0ull;  // the scores_version_ `p` was computed at; ~0: never
+    std::vector<double> p;
+  };
+  mutable CachedProbabilities global_cache_;
+  mutable std::vector<CachedProbabilities> context_cache_;  // index = context id
 };
 
 }  // namespace mcts

@@ -114,6 +114,7 @@ std::unique_ptr<TeacherWeights> read_weights(ByteReader& r) {
     if (!std::isfinite(p)) corrupt("non-finite weights history");
   if (weights->draws < 0) corrupt("negative draw count");
   if (version >= 2) read_contexts(r, *weights);
+  weights->scores_changed();  // the constructor cached probabilities of the zero scores
   return weights;
 }
 

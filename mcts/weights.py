@@ -236,7 +236,7 @@ class TeacherWeights:
     def probabilities(self, context: int | None = None) -> npt.NDArray[np.float64]:
         """float64[N]: softmax(scores / temperature) projected onto the floor and the cap; in a
         context, of the scores blended with the global ones by :meth:`context_weight`."""
-        return self._native.probabilities(_context_id(context))
+        return self._native.probabilities() if context is None else self._native.probabilities(_context_id(context))
 
     def sampling_probabilities(self, context: int | None = None) -> npt.NDArray[np.float64]:
         """float64[N]: what the next draw (in ``context``) uses (anti-stale bonus and epsilon
@@ -251,13 +251,15 @@ class TeacherWeights:
     def sample(self, k: int = 1, context: int | None = None) -> npt.NDArray[np.int32]:
         """int32[k]: k teacher indices drawn one after another in ``context`` (default: the global
         weights); consumes k RNG draws."""
-        return self._native.sample(int(k), _context_id(context))
+        return self._native.sample(int(k)) if context is None else self._native.sample_in(int(k), _context_id(context))
 
     def sample_per_context(self, contexts: Sequence[int] | npt.NDArray[np.integer], k: int = 1) -> npt.NDArray[np.int32]:
         """int32[m, k]: ``k`` draws in each of the ``m`` contexts, in order, in one native call
         (``NO_CONTEXT`` entries draw from the global weights); consumes m * k RNG draws, exactly as
         ``sample(k, c)`` for each context in turn."""
-        return self._native.sample_per_context(as_ids(np.asarray(contexts).reshape(-1), "contexts"), int(k))
+        # the native call refuses anything but int ids (a float, an id beyond int32) with a TypeError
+        ids = contexts if isinstance(contexts, list) else np.asarray(contexts).reshape(-1).tolist()
+        return self._native.sample_per_context(ids, int(k))
 
     def update(self, teacher: int | str, outcome: float, context: int | None = None) -> None:
         """Credits one outcome to one teacher (EMA step), globally and in ``context`` if given;
@@ -278,8 +280,9 @@ class TeacherWeights:
         history row per call, and one per context the path touched.
         """
         ids = as_ids(np.asarray(teachers).reshape(-1), "teachers")
-        where = None if contexts is None else as_ids(np.asarray(contexts).reshape(-1), "contexts")
-        self._native.credit_path(ids, float(outcome), where)
+        if contexts is not None and not isinstance(contexts, list):
+            contexts = np.asarray(contexts).reshape(-1).tolist()
+        self._native.credit_path(ids, float(outcome), contexts)
 
     def scores(self, context: int | None = None) -> npt.NDArray[np.float64]:
         """float64[N]: the EMA scores (of ``context`` alone, unblended, if given)."""

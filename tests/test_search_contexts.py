@@ -97,7 +97,7 @@ def test_depth_contexts_share_the_last_one_beyond_max_contexts():
     np.testing.assert_array_equal(weights.pick_counts(0) + weights.pick_counts(1), weights.pick_counts())
     contexts = StepContexts("depth", CountdownTask(generate_puzzles(1, seed=4)[0]), 2)
     assert [contexts.at(["s\n"] * depth) for depth in range(4)] == [0, 1, 1, 1]
-    assert contexts.of_path(["s\n"], ["a\n", "b\n"]).tolist() == [1, 1]
+    assert contexts.of_path(["s\n"], ["a\n", "b\n"]) == [1, 1]
 
 
 def test_a_step_is_credited_in_the_context_of_the_node_it_was_drawn_at():
@@ -106,8 +106,8 @@ def test_a_step_is_credited_in_the_context_of_the_node_it_was_drawn_at():
     first = f"{a}+{b}={a + b} (left: {' '.join(map(str, (*task.puzzle.numbers[2:], a + b)))})\n"
     by_task = StepContexts("task", task, 16)
     assert by_task.at([]) == 4 and by_task.at([first]) == 3
-    assert by_task.of_path([], [first, "garbage\n"]).tolist() == [4, 3]
-    assert StepContexts("depth", task, 16).of_path([first], ["x\n", "y\n"]).tolist() == [1, 2]
+    assert by_task.of_path([], [first, "garbage\n"]) == [4, 3]
+    assert StepContexts("depth", task, 16).of_path([first], ["x\n", "y\n"]) == [1, 2]
 
 
 def test_a_resumed_search_goes_on_in_every_context_as_if_never_stopped(tmp_path):

@@ -46,6 +46,6 @@ class StepContexts:
             )
         return int(context)
 
-    def of_path(self, before: Sequence[str], actions: Sequence[str]) -> np.ndarray:
-        """int32[len(actions)]: the context each of ``actions`` was drawn in, after the steps ``before``."""
-        return np.asarray([self.at([*before, *actions[:j]]) for j in range(len(actions))], dtype=np.int32)
+    def of_path(self, before: Sequence[str], actions: Sequence[str]) -> list[int]:
+        """The context each of ``actions`` was drawn in, after the steps ``before``."""
+        return [self.at([*before, *actions[:j]]) for j in range(len(actions))]

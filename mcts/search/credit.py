@@ -38,12 +38,12 @@ def credit_finished(
     weights: TeacherWeights,
     tree: Tree,
     finished: Sequence[tuple[int, float]],
-    contexts: Callable[[np.ndarray], np.ndarray] | None = None,
+    contexts: Callable[[np.ndarray], list[int]] | None = None,
 ) -> None:
     """Credit each finished path's outcome (``(terminal node, outcome in [0, 1])``, see
     :class:`ReturnRange`) to the teachers that proposed its steps, earlier steps discounted by
     ``gamma`` (``credit_path``); with ``contexts`` (node ids below the root -> the context each was
-    drawn in, int32) in those contexts too.
+    drawn in) in those contexts too.
 
     Only steps drawn from the weights are credited; a rollout's steps are skipped (``NO_TEACHER``):
     a rollout evaluates, it was not a draw. Crediting it made the rollout teacher (the favourite, in
