@@ -124,3 +124,20 @@ def test_a_resumed_search_goes_on_in_every_context_as_if_never_stopped(tmp_path)
     for context in range(saved.num_contexts):
         np.testing.assert_array_equal(saved.probabilities(context), searcher.weights.probabilities(context))
         np.testing.assert_array_equal(saved.history(context), searcher.weights.history(context))
+
+
+def test_credits_recorded_in_contexts_replay_to_the_same_weights():
+    """The --ray merge replays a worker's credits onto the run's weights: contexts included."""
+    from mcts.run.weights_merge import RecordingWeights, replay, weights_to_bytes
+
+    start = mcts.TeacherWeights(["a", "b"], seed=2)
+    worker = RecordingWeights.from_bytes(weights_to_bytes(start))
+    worker.credit_path([0, 1], 1.0, contexts=[0, 1])
+    worker.update("b", 0.5, context=2)
+    worker.credit_path([1], 0.0)
+    assert [kind for kind, _, _ in worker.credits] == ["path_in", "update_in", "path"]
+    replay(start, worker.credits)
+    assert start.num_contexts == worker.num_contexts == 3
+    for context in [None, 0, 1, 2]:
+        np.testing.assert_array_equal(start.scores(context), worker.scores(context))
+        np.testing.assert_array_equal(start.history(context), worker.history(context))

@@ -55,4 +55,7 @@ def credit_finished(
         notes = tree.notes.many(path)
         teachers = np.where([n.from_rollout for n in notes], NO_TEACHER, tree.nodes(path).teacher).astype(np.int32)
         if (teachers != NO_TEACHER).any():
-            weights.credit_path(teachers, outcome, None if contexts is None else contexts(path))
+            if contexts is None:
+                weights.credit_path(teachers, outcome)
+            else:
+                weights.credit_path(teachers, outcome, contexts(path))
