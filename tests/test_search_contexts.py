@@ -141,3 +141,27 @@ def test_credits_recorded_in_contexts_replay_to_the_same_weights():
     for context in [None, 0, 1, 2]:
         np.testing.assert_array_equal(start.scores(context), worker.scores(context))
         np.testing.assert_array_equal(start.history(context), worker.history(context))
+
+
+def test_a_benched_teacher_is_replaced_by_the_leading_one_of_the_leaf_context():
+    from countdown_fakes import BrokenTeacher
+
+    from mcts.search.pick import pick_teachers
+
+    def trained():
+        weights = mcts.TeacherWeights(["down", "a", "b"], seed=1)
+        for _ in range(20):
+            weights.update("a", 1.0, context=0)
+            weights.update("b", 1.0, context=1)
+        return weights
+
+    contexts = [0, 1, 0, 1]
+    raw = trained().sample_per_context(contexts, 6)
+    picks = pick_teachers(trained(), 4, 6, {0}, contexts)
+    assert (raw == 0).any() and 0 not in picks
+    fallback = np.asarray([[1], [2], [1], [2]])  # "a" leads depth 0, "b" depth 1
+    np.testing.assert_array_equal(picks, np.where(raw == 0, fallback, raw))
+    teachers = [BrokenTeacher("down", 1.0), *stage_teachers()]
+    cfg = SearchConfig(budget=Budget(simulations=16), weights=WeightsConfig(context="depth"))
+    result = Searcher(teachers, cfg).search(CountdownTask(generate_puzzles(1, seed=3)[0]))
+    assert "down" not in result.calls_per_teacher and result.simulations > 0
