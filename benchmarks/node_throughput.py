@@ -5,7 +5,16 @@ reward 0, empty text), back up a uniform [0, 1) value (the trivial evaluator). T
 >= 100k nodes. Rates are simulations per CPU-second of the running thread (one core), so other
 load on a shared machine does not count against them; wall-clock rates are shown alongside.
 
-    python benchmarks/node_throughput.py [--sims 25000] [--repeats 3] [--json out.json]
+Picking: leaves per CPU-second through the search's pick stage (``mcts.search.pick.pick_teachers``,
+one teacher per leaf, 4 teachers whose scores random credits have trained, so the softmax and the
+projections do real work), one call per batch of leaves (1, the default 4, 64): from the global
+weights (what the search does with ``weights.context = "none"``) and in each leaf's depth context
+(depths 0..7); "vs global" is the cost of contexts. The "+ credit" rows credit a 3-step path after
+every call, as a search iteration does. Run the script with an older build's interpreter (its
+`pick_teachers` and weights) for "before" rows: it then measures the global weights only.
+
+    python benchmarks/node_throughput.py [--sims 25000] [--repeats 3] [--picks 200000] [--json out.json]
+    python benchmarks/node_throughput.py --only-picking --repeats 5
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ import numpy as np
 
 import mcts
 from mcts import _core
+from mcts.search.pick import pick_teachers
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from reference_tree import ReferenceTree  # noqa: E402  (the oracle lives with the tests)
@@ -72,6 +82,63 @@ def run_reference(sims: int, seed: int) -> dict:
             "cpu_s": time.thread_time() - cpu0}
 
 
+PICK_TEACHERS = 4
+PICK_DEPTHS = 8
+
+
+def trained_weights(seed: int) -> mcts.TeacherWeights:
+    """Weights whose scores (global and per depth, where the build has contexts) are far from uniform."""
+    rng = np.random.default_rng(seed)
+    weights = mcts.TeacherWeights(PICK_TEACHERS, seed=seed)
+    with_contexts = hasattr(weights, "sample_per_context")
+    for _ in range(200):
+        teachers = rng.integers(0, PICK_TEACHERS, size=3)
+        outcome = float(rng.random() < 0.3 + 0.1 * teachers[-1])
+        if with_contexts:
+            weights.credit_path(teachers, outcome, contexts=np.arange(3) + int(rng.integers(0, PICK_DEPTHS - 2)))
+        else:
+            weights.credit_path(teachers, outcome)
+    return weights
+
+
+def run_picks(picks: int, batch: int, seed: int, contexts: bool, credit: bool = False) -> dict:
+    """``picks`` leaves, ``batch`` per ``pick_teachers`` call, one teacher each; with ``credit``, a
+    3-step path is credited after every call, as a search iteration does (it invalidates the cached
+    probabilities, so the next call recomputes them)."""
+    weights = trained_weights(seed)
+    leaf_contexts = [i % PICK_DEPTHS for i in range(batch)] if contexts else None
+    path, depths = np.asarray([0, 1, 2], dtype=np.int32), [0, 1, 2]
+    done = 0
+    wall0, cpu0 = time.perf_counter(), time.thread_time()
+    while done < picks:
+        if contexts:
+            pick_teachers(weights, batch, 1, frozenset(), leaf_contexts)
+        else:
+            pick_teachers(weights, batch, 1, frozenset())
+        if credit:
+            outcome = float(done % 3 == 0)
+            weights.credit_path(path, outcome, depths) if contexts else weights.credit_path(path, outcome)
+        done += batch
+    return {"sims": done, "nodes": 0, "wall_s": time.perf_counter() - wall0, "cpu_s": time.thread_time() - cpu0}
+
+
+def picking(args: argparse.Namespace) -> dict:
+    """Leaves picked per CPU-second, globally and in depth contexts (where the build has them)."""
+    has_contexts = hasattr(mcts.TeacherWeights(1), "sample_per_context")
+    results = {}
+    for batch, credit in ((1, False), (4, False), (64, False), (4, True)):
+        for contexts in (False, True) if has_contexts else (False,):
+            name = f"pick, {'depth contexts' if contexts else 'global'}, batch {batch}{' + credit' if credit else ''}"
+            runs = [run_picks(args.picks, batch, args.seed + i, contexts, credit) for i in range(args.repeats)]
+            results[name] = best_of(runs)
+    print(f"\n{'pick stage (4 teachers)':38} {'leaves':>8} {'cpu s':>7} {'leaves/cpu-s':>12} {'vs global':>9}")
+    rates = {name: r["sims"] / r["cpu_s"] for name, r in results.items()}
+    for name, r in results.items():
+        base = rates[name.replace("depth contexts", "global")]
+        print(f"{name:38} {r['sims']:8d} {r['cpu_s']:7.3f} {rates[name]:12,.0f} {rates[name] / base:9.3f}")
+    return {name.replace(", ", "_").replace(" + ", "_").replace(" ", "_"): rate for name, rate in rates.items()}
+
+
 def best_of(runs: list[dict]) -> dict:
     """The median run by CPU rate (robust to a noisy neighbour on a shared machine)."""
     rates = [r["sims"] / r["cpu_s"] for r in runs]
@@ -85,8 +152,16 @@ def main() -> int:
     parser.add_argument("--reference-sims", type=int, help="oracle simulations (default: --sims, the same workload)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--picks", type=int, default=200_000, help="leaves per picking run")
+    parser.add_argument("--only-picking", action="store_true", help="skip the tree variants")
     parser.add_argument("--json", type=Path, help="write the numbers here")
     args = parser.parse_args()
+    if args.only_picking:
+        numbers = {"picks_per_s": picking(args), "clock": "thread CPU time"}
+        if args.json:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_text(json.dumps(numbers, indent=2) + "\n")
+        return 0
 
     variants = {
         "native (C++ loop, batch 1)": lambda s: run_native(args.sims, 1, s),
@@ -129,6 +204,7 @@ def main() -> int:
     for label, value, floor in floors:
         print(f"{label:32} {value:14,.2f}  {'met' if value >= floor else 'MISSED'}")
     numbers["floors_met"] = {label: value >= floor for label, value, floor in floors}
+    numbers["picks_per_s"] = picking(args)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(numbers, indent=2) + "\n")

@@ -44,6 +44,11 @@ void WeightsConfig::validate(int64_t n) const {
     throw std::invalid_argument("max_stale_draws must be >= n=" + std::to_string(n) +
                                 " (every teacher must fit in one round), got " + std::to_string(max_stale_draws));
   if (!(gamma >= 0 && gamma <= 1)) throw std::invalid_argument("gamma must be in [0, 1], got " + num(gamma));
+  if (!(std::isfinite(context_prior) && context_prior >= 0))
+    throw std::invalid_argument("context_prior must be finite and >= 0, got " + num(context_prior));
+  if (max_contexts < 0 || max_contexts > kMaxContexts)
+    throw std::invalid_argument("max_contexts must be in [0, " + std::to_string(kMaxContexts) + "], got " +
+                                std::to_string(max_contexts));
 }
 
 std::vector<double> project_capped_simplex(const std::vector<double>& b, double lo, double hi) {
@@ -90,12 +95,12 @@ TeacherWeights::TeacherWeights(std::vector<std::string> names, const WeightsConf
   record_history();
 }
 
-std::vector<double> TeacherWeights::probabilities() const {
-  const size_t n = scores.size();
+std::vector<double> TeacherWeights::projected_softmax(const std::vector<double>& s) const {
+  const size_t n = s.size();
   std::vector<double> b(n);
   double top = -INFINITY;
   for (size_t i = 0; i < n; ++i) {
-    b[i] = scores[i] / config_.temperature;
+    b[i] = s[i] / config_.temperature;
     top = std::max(top, b[i]);
   }
   double total = 0.0;
@@ -107,12 +112,59 @@ std::vector<double> TeacherWeights::probabilities() const {
   return project_capped_simplex(b, config_.floor, config_.max_weight);
 }
 
-std::vector<double> TeacherWeights::sampling_probabilities() const {
-  std::vector<double> w = probabilities();
+const ContextWeights* TeacherWeights::find_context(int32_t context) const {
+  if (context == kNoContext) return nullptr;
+  check_context(context, "context");
+  return static_cast<size_t>(context) < contexts.size() ? &contexts[context] : nullptr;
+}
+
+ContextWeights& TeacherWeights::context_at(int32_t context) {
+  const size_t n = names_.size();
+  while (contexts.size() <= static_cast<size_t>(context)) {
+    ContextWeights fresh;
+    fresh.scores.assign(n, 0.0);
+    fresh.since_pick.assign(n, 0);
+    fresh.picks.assign(n, 0);
+    contexts.push_back(std::move(fresh));
+  }
+  return contexts[context];
+}
+
+double TeacherWeights::context_weight(int32_t context) const {
+  const ContextWeights* c = find_context(context);
+  if (!c || c->evidence == 0) return 0.0;
+  const double n = static_cast<double>(c->evidence);
+  return n / (n + config_.context_prior);
+}
+
+const std::vector<double>& TeacherWeights::cached_probabilities(int32_t context) const {
+  const ContextWeights* c = find_context(context);
+  if (!c || c->evidence == 0) {
+    if (global_cache_.version != scores_version_) {
+      global_cache_.p = projected_softmax(scores);
+      global_cache_.version = scores_version_;
+    }
+    return global_cache_.p;
+  }
+  if (context_cache_.size() <= static_cast<size_t>(context)) context_cache_.resize(context + 1);
+  CachedProbabilities& cached = context_cache_[context];
+  if (cached.version != scores_version_) {
+    const double lambda = context_weight(context);
+    std::vector<double> e(scores.size());
+    for (size_t i = 0; i < e.size(); ++i) e[i] = (1.0 - lambda) * scores[i] + lambda * c->scores[i];
+    cached.p = projected_softmax(e);
+    cached.version = scores_version_;
+  }
+  return cached.p;
+}
+
+std::vector<double> TeacherWeights::probabilities(int32_t context) const { return cached_probabilities(context); }
+
+std::vector<double> TeacherWeights::sampling_from(std::vector<double> w, const std::vector<int64_t>& since) const {
   const size_t n = w.size();
   double total = 0.0;
   for (size_t i = 0; i < n; ++i) {
-    w[i] *= 1.0 + config_.stale_bonus * std::sqrt(std::log1p(static_cast<double>(since_pick[i])));
+    w[i] *= 1.0 + config_.stale_bonus * std::sqrt(std::log1p(static_cast<double>(since[i])));
     total += w[i];
   }
   for (size_t i = 0; i < n; ++i) w[i] /= total;
@@ -122,34 +174,68 @@ std::vector<double> TeacherWeights::sampling_probabilities() const {
   return f;
 }
 
-void TeacherWeights::sample(int64_t k, std::vector<int32_t>& out) {
-  if (k < 0) throw std::invalid_argument("sample: k must be >= 0, got " + std::to_string(k));
-  out.clear();
+std::vector<double> TeacherWeights::sampling_probabilities(int32_t context) const {
+  const ContextWeights* c = find_context(context);
+  if (context == kNoContext) return sampling_from(cached_probabilities(context), since_pick);
+  return sampling_from(cached_probabilities(context), c ? c->since_pick : std::vector<int64_t>(names_.size(), 0));
+}
+
+int32_t TeacherWeights::draw(int32_t context, const std::vector<double>& p) {
+  ContextWeights* c = context == kNoContext ? nullptr : &context_at(context);
+  const std::vector<int64_t>& since = c ? c->since_pick : since_pick;
   const size_t n = scores.size();
-  for (int64_t draw = 0; draw < k; ++draw) {
-    const double u = rng.uniform();
-    size_t stalest = 0;
-    for (size_t i = 1; i < n; ++i)
-      if (since_pick[i] > since_pick[stalest]) stalest = i;
-    size_t pick = stalest;
-    if (since_pick[stalest] < config_.max_stale_draws) {
-      const std::vector<double> f = sampling_probabilities();
-      double acc = 0.0;
-      pick = n;
-      for (size_t i = 0; i < n && pick == n; ++i) {
-        acc += f[i];
-        if (u < acc) pick = i;
-      }
-      if (pick == n)  // rounding left u above the last partial sum: take the last possible teacher
-        for (size_t i = 0; i < n; ++i)
-          if (f[i] > 0) pick = i;
+  const double u = rng.uniform();
+  size_t stalest = 0;
+  for (size_t i = 1; i < n; ++i)
+    if (since[i] > since[stalest]) stalest = i;
+  size_t pick = stalest;
+  if (since[stalest] < config_.max_stale_draws) {
+    const std::vector<double> f = sampling_from(p, since);
+    double acc = 0.0;
+    pick = n;
+    for (size_t i = 0; i < n && pick == n; ++i) {
+      acc += f[i];
+      if (u < acc) pick = i;
     }
-    for (size_t i = 0; i < n; ++i) since_pick[i] += 1;
-    since_pick[pick] = 0;
-    picks[pick] += 1;
-    draws += 1;
-    out.push_back(static_cast<int32_t>(pick));
+    if (pick == n)  // rounding left u above the last partial sum: take the last possible teacher
+      for (size_t i = 0; i < n; ++i)
+        if (f[i] > 0) pick = i;
   }
+  for (size_t i = 0; i < n; ++i) since_pick[i] += 1;
+  since_pick[pick] = 0;
+  picks[pick] += 1;
+  draws += 1;
+  if (c) {
+    for (size_t i = 0; i < n; ++i) c->since_pick[i] += 1;
+    c->since_pick[pick] = 0;
+    c->picks[pick] += 1;
+    c->draws += 1;
+  }
+  return static_cast<int32_t>(pick);
+}
+
+void TeacherWeights::sample(int64_t k, std::vector<int32_t>& out, int32_t context) {
+  if (k < 0) throw std::invalid_argument("sample: k must be >= 0, got " + std::to_string(k));
+  check_context(context, "sample");
+  out.clear();
+  for (int64_t d = 0; d < k; ++d) out.push_back(draw(context, cached_probabilities(context)));
+}
+
+void TeacherWeights::sample_per_context(const int32_t* ids, int64_t m, int64_t k, std::vector<int32_t>& out) {
+  if (k < 0) throw std::invalid_argument("sample_per_context: k must be >= 0, got " + std::to_string(k));
+  for (int64_t row = 0; row < m; ++row) check_context(ids[row], "sample_per_context");
+  out.clear();
+  out.reserve(static_cast<size_t>(m * k));
+  for (int64_t row = 0; row < m; ++row)
+    for (int64_t d = 0; d < k; ++d) out.push_back(draw(ids[row], cached_probabilities(ids[row])));
+}
+
+void TeacherWeights::check_context(int64_t context, const char* op) const {
+  if (context == kNoContext) return;
+  if (context < 0 || context >= config_.max_contexts)
+    throw std::out_of_range(std::string(op) + ": context id " + std::to_string(context) + " is not in 0.." +
+                            std::to_string(config_.max_contexts - 1) + " (max_contexts = " +
+                            std::to_string(config_.max_contexts) + ") or -1 (the global weights)");
 }
 
 void TeacherWeights::check_teacher(int64_t teacher, const char* op) const {
@@ -163,28 +249,56 @@ void TeacherWeights::check_outcome(double outcome, const char* op) const {
     throw std::invalid_argument(std::string(op) + ": outcome must be finite, got " + num(outcome));
 }
 
-void TeacherWeights::update(int64_t teacher, double outcome) {
+void TeacherWeights::update(int64_t teacher, double outcome, int32_t context) {
   check_teacher(teacher, "update");
   check_outcome(outcome, "update");
+  check_context(context, "update");
+  scores_changed();
   scores[teacher] += config_.ema_rate * (outcome - scores[teacher]);
+  if (context != kNoContext) {
+    ContextWeights& c = context_at(context);
+    c.scores[teacher] += config_.ema_rate * (outcome - c.scores[teacher]);
+    c.evidence += 1;
+  }
   record_history();
+  if (context != kNoContext) record_context_history(context);
 }
 
-void TeacherWeights::credit_path(const int32_t* teachers, int64_t length, double outcome) {
+void TeacherWeights::credit_path(const int32_t* teachers, int64_t length, double outcome, const int32_t* ids) {
   check_outcome(outcome, "credit_path");
-  for (int64_t j = 0; j < length; ++j)
+  for (int64_t j = 0; j < length; ++j) {
     if (teachers[j] != -1) check_teacher(teachers[j], "credit_path");
+    if (ids) check_context(ids[j], "credit_path");
+  }
+  scores_changed();
+  std::vector<int32_t> touched;
   for (int64_t j = 0; j < length; ++j) {
     if (teachers[j] == -1) continue;
     const double rate = config_.ema_rate * std::pow(config_.gamma, static_cast<double>(length - 1 - j));
     scores[teachers[j]] += rate * (outcome - scores[teachers[j]]);
+    if (ids && ids[j] != kNoContext) {
+      ContextWeights& c = context_at(ids[j]);
+      c.scores[teachers[j]] += rate * (outcome - c.scores[teachers[j]]);
+      c.evidence += 1;
+      touched.push_back(ids[j]);
+    }
   }
   record_history();
+  std::sort(touched.begin(), touched.end());
+  touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
+  for (int32_t context : touched) record_context_history(context);  // ascending ids
 }
 
 void TeacherWeights::record_history() {
-  const std::vector<double> p = probabilities();
+  const std::vector<double>& p = cached_probabilities(kNoContext);
   history.insert(history.end(), p.begin(), p.end());
+}
+
+void TeacherWeights::record_context_history(int32_t context) {
+  const std::vector<double>& p = cached_probabilities(context);
+  ContextWeights& c = contexts[context];
+  c.history.insert(c.history.end(), p.begin(), p.end());
+  c.history_at.push_back(static_cast<int64_t>(history.size() / names_.size()) - 1);
 }
 
 }  // namespace mcts

@@ -25,6 +25,8 @@ void write_weights(ByteWriter& w, const TeacherWeights& weights) {
   for (double x : {c.ema_rate, c.temperature, c.floor, c.epsilon, c.max_weight, c.stale_bonus, c.gamma})
     w.put<double>(x);
   w.put<int64_t>(c.max_stale_draws);
+  w.put<double>(c.context_prior);
+  w.put<int64_t>(c.max_contexts);
   w.put<uint64_t>(weights.rng.state());
   w.put_array(weights.scores);
   w.put_array(weights.since_pick);
@@ -32,13 +34,52 @@ void write_weights(ByteWriter& w, const TeacherWeights& weights) {
   w.put<int64_t>(weights.draws);
   w.put<uint64_t>(weights.history.size() / weights.names().size());
   w.put_array(weights.history);
+  w.put<uint32_t>(static_cast<uint32_t>(weights.contexts.size()));
+  for (const ContextWeights& context : weights.contexts) {
+    w.put<int64_t>(context.evidence);
+    w.put<int64_t>(context.draws);
+    w.put_array(context.scores);
+    w.put_array(context.since_pick);
+    w.put_array(context.picks);
+    w.put<uint64_t>(context.history_at.size());
+    w.put_array(context.history);
+    w.put_array(context.history_at);
+  }
+}
+
+void read_contexts(ByteReader& r, TeacherWeights& weights) {
+  const uint64_t n = static_cast<uint64_t>(weights.size());
+  const uint64_t history_rows = weights.history.size() / n;
+  const uint32_t count = r.get<uint32_t>("context count");
+  if (count > static_cast<uint64_t>(weights.config().max_contexts) || count > r.left() / 16)
+    corrupt("context count " + std::to_string(count));
+  for (uint32_t id = 0; id < count; ++id) {
+    ContextWeights& c = weights.context_at(static_cast<int32_t>(id));
+    const std::string at = "context " + std::to_string(id) + ": ";
+    c.evidence = r.get<int64_t>("context evidence");
+    c.draws = r.get<int64_t>("context draws");
+    r.get_array(c.scores, n, "context scores");
+    r.get_array(c.since_pick, n, "context since_pick");
+    r.get_array(c.picks, n, "context picks");
+    const uint64_t rows = r.get<uint64_t>("context history rows");
+    if (rows > r.left() / (8ull * (n + 1))) corrupt(at + "history rows " + std::to_string(rows));
+    r.get_array(c.history, rows * n, "context history");
+    r.get_array(c.history_at, rows, "context history_at");
+    if (c.evidence < 0 || c.draws < 0) corrupt(at + "negative counts");
+    for (uint64_t i = 0; i < n; ++i)
+      if (!std::isfinite(c.scores[i]) || c.since_pick[i] < 0 || c.picks[i] < 0) corrupt(at + "teacher " + std::to_string(i));
+    for (double p : c.history)
+      if (!std::isfinite(p)) corrupt(at + "non-finite history");
+    for (int64_t row : c.history_at)
+      if (row < 0 || static_cast<uint64_t>(row) >= history_rows) corrupt(at + "history row out of range");
+  }
 }
 
 std::unique_ptr<TeacherWeights> read_weights(ByteReader& r) {
   const uint32_t version = r.get<uint32_t>("weights version");
-  if (version != kWeightsFormatVersion)
+  if (version < 1 || version > kWeightsFormatVersion)
     throw FormatError("teacher weights format version " + std::to_string(version) +
-                      " is not supported (this build reads " + std::to_string(kWeightsFormatVersion) + ")");
+                      " is not supported (this build reads 1.." + std::to_string(kWeightsFormatVersion) + ")");
   const uint32_t n = r.get<uint32_t>("teacher count");
   if (n == 0 || n > r.left() / 4) corrupt("teacher count " + std::to_string(n));
   std::vector<std::string> names;
@@ -47,6 +88,10 @@ std::unique_ptr<TeacherWeights> read_weights(ByteReader& r) {
   for (double* x : {&c.ema_rate, &c.temperature, &c.floor, &c.epsilon, &c.max_weight, &c.stale_bonus, &c.gamma})
     *x = r.get<double>("weights config");
   c.max_stale_draws = r.get<int64_t>("weights config");
+  if (version >= 2) {
+    c.context_prior = r.get<double>("weights config");
+    c.max_contexts = r.get<int64_t>("weights config");
+  }
   const uint64_t rng_state = r.get<uint64_t>("rng state");
   std::unique_ptr<TeacherWeights> weights;
   try {
@@ -68,6 +113,8 @@ std::unique_ptr<TeacherWeights> read_weights(ByteReader& r) {
   for (double p : weights->history)
     if (!std::isfinite(p)) corrupt("non-finite weights history");
   if (weights->draws < 0) corrupt("negative draw count");
+  if (version >= 2) read_contexts(r, *weights);
+  weights->scores_changed();  // the constructor cached probabilities of the zero scores
   return weights;
 }
 

@@ -11,7 +11,11 @@
 //       reward f32, action_end u32, flags u8, visits i32, value_sum f64
 //       (depth and the child lists are rebuilt from parent; in_flight is 0 in a saved tree)
 //     arena, A bytes of UTF-8 action text
-//     [weights: version u32, names, config, rng state, scores, since_pick, picks, draws, history]
+//     [weights: version u32, names, config, rng state, scores, since_pick, picks, draws, history,
+//      and from version 2 on: context_prior f64 and max_contexts i64 after the config, and after
+//      the history the context count C u32 and per context: evidence i64, draws i64, scores f64[N],
+//      since_pick i64[N], picks i64[N], history rows R u64, history f64[R*N], history_at i64[R]]
+//   Version 1 weights (no contexts) still load, with the default context settings.
 //   uint64 checksum       FNV-1a over every byte before it
 #pragma once
 
@@ -24,7 +28,7 @@
 namespace mcts {
 
 constexpr uint32_t kTreeFormatVersion = 1;
-constexpr uint32_t kWeightsFormatVersion = 1;
+constexpr uint32_t kWeightsFormatVersion = 2;  // reads 1 and 2
 
 // Throws std::invalid_argument while selections are pending (their virtual loss is not state).
 std::string serialize_tree(const Tree& tree, const TeacherWeights* weights);

@@ -13,8 +13,21 @@ The scheme (``csrc/teacher_weights.h`` has the formulas):
   teacher unpicked for ``max_stale_draws`` draws is forced in, so none goes more than
   ``stale_bound = max_stale_draws + N - 1`` consecutive draws unpicked.
 
-Randomness: ``sample`` consumes one draw of a SplitMix64 generator seeded by ``seed`` per pick;
-the same seed and call sequence give the same picks. The generator state saves with the tree.
+Contexts: teachers differ in *where* they are good, so the weights may also be keyed by a small
+context id ``0..max_contexts-1`` (the step's depth, or an id the task defines; ``NO_CONTEXT = -1``
+is the global weights). Each context keeps its own EMA scores (the same ``ema_rate`` and ``gamma``;
+a step credited in a context also moves the global scores) and its own anti-stale counters, and
+backs off to the global scores while it has little evidence::
+
+    n_c = steps credited in context c;  lambda_c = n_c / (n_c + context_prior)
+    probabilities(c) = project(softmax(((1 - lambda_c) * s_global + lambda_c * s_c) / temperature))
+
+with the same floor, cap, ``epsilon`` and anti-stale rules (the ``stale_bound`` holds for the draws
+made in each context). A context nothing was credited in draws with the global probabilities.
+
+Randomness: ``sample`` consumes one draw of a SplitMix64 generator seeded by ``seed`` per pick
+(in any context: one generator); the same seed and call sequence give the same picks. The generator
+state saves with the tree, and so does every context.
 """
 
 from __future__ import annotations
@@ -29,6 +42,22 @@ import numpy.typing as npt
 from mcts import _core
 from mcts.tree import _as_ids as as_ids
 
+#: The context id of the global weights (``probabilities()``, ``sample(k)``, a step credited without one).
+NO_CONTEXT = -1
+
+#: Where the search takes a leaf's context from (``[search.weights] context``): nowhere (the global
+#: weights only), the leaf's depth (steps from the task's start; the last context holds every deeper
+#: one), or the task's ``context(steps) -> int``.
+CONTEXT_MODES = ("none", "depth", "task")
+
+
+def _context_id(context: int | None) -> int:
+    if context is None:
+        return NO_CONTEXT
+    if isinstance(context, bool) or not isinstance(context, (int, np.integer)):
+        raise TypeError(f"a context id is an int (or None for the global weights), got {context!r}")
+    return int(context)
+
 
 def _check(condition: bool, message: str) -> None:
     if not condition:
@@ -40,6 +69,10 @@ class WeightsConfig:
     """The one definition of the teacher-weight settings (TOML table ``[search.weights]``).
 
     ``dynamic = false`` keeps the weights at 1/N (the uniform baseline: nothing is credited).
+    ``context`` (one of :data:`CONTEXT_MODES`) is where the search reads a leaf's context id for
+    picking and crediting; ``context_prior`` is ``k`` in the backoff ``n / (n + k)`` (see the module
+    docstring) and ``max_contexts`` bounds the ids (depth contexts put every step at depth
+    ``max_contexts - 1`` or deeper in the last one).
     ``floor`` must be at most 1/N and ``max_weight`` at least 1/N for N teachers (checked by
     :meth:`build`); ``max_weight = None`` means 0.8 for two or more teachers and 1 for one.
     Out-of-range values are errors, never clamped.
@@ -59,6 +92,12 @@ class WeightsConfig:
     stale_bonus: float = 0.5
     max_stale_draws: int = 64
     gamma: float = 0.9
+    # Off by default: with "none" the search is exactly the global-weights search (the golden trees);
+    # presets that want per-context teachers turn it on.
+    context: str = "none"
+    # A context's own scores weigh as much as the global ones after 10 credited steps in it.
+    context_prior: float = 10.0
+    max_contexts: int = 16
 
     def __post_init__(self) -> None:
         _check(isinstance(self.dynamic, bool), f"weights.dynamic must be true or false, got {self.dynamic!r}")
@@ -73,6 +112,15 @@ class WeightsConfig:
         _check(0 <= self.stale_bonus < float("inf"), f"weights.stale_bonus must be >= 0 and finite, got {self.stale_bonus}")
         _check(self.max_stale_draws >= 1, f"weights.max_stale_draws must be >= 1, got {self.max_stale_draws}")
         _check(0 <= self.gamma <= 1, f"weights.gamma must be in [0, 1], got {self.gamma}")
+        _check(self.context in CONTEXT_MODES, f"weights.context must be one of {', '.join(map(repr, CONTEXT_MODES))}, got {self.context!r}")
+        _check(
+            0 <= self.context_prior < float("inf"),
+            f"weights.context_prior must be >= 0 and finite (0: no backoff), got {self.context_prior}",
+        )
+        _check(
+            isinstance(self.max_contexts, int) and not isinstance(self.max_contexts, bool) and 1 <= self.max_contexts <= 65536,
+            f"weights.max_contexts must be an int in [1, 65536], got {self.max_contexts!r}",
+        )
 
     def resolved_max_weight(self, n: int) -> float:
         """``max_weight`` for ``n`` teachers (the documented default when unset)."""
@@ -126,6 +174,8 @@ class TeacherWeights:
             stale_bonus=float(config.stale_bonus),
             max_stale_draws=int(config.max_stale_draws),
             gamma=float(config.gamma),
+            context_prior=float(config.context_prior),
+            max_contexts=int(config.max_contexts),
             seed=int(seed),
         )
         self._index = {name: i for i, name in enumerate(names)}
@@ -151,11 +201,13 @@ class TeacherWeights:
     @property
     def config(self) -> WeightsConfig:
         """The native settings these weights run with (``max_weight`` resolved for their N;
-        ``dynamic`` is the search's choice whether to credit them, so always True here)."""
+        ``dynamic`` and ``context`` are the search's choices — whether to credit them, and where it
+        reads context ids — so they read as True and "none" here)."""
         c = self._native.config()
         return WeightsConfig(
             dynamic=True, ema_rate=c.ema_rate, temperature=c.temperature, floor=c.floor, epsilon=c.epsilon,
             max_weight=c.max_weight, stale_bonus=c.stale_bonus, max_stale_draws=c.max_stale_draws, gamma=c.gamma,
+            context_prior=c.context_prior, max_contexts=c.max_contexts,
         )
 
     @property
@@ -171,45 +223,95 @@ class TeacherWeights:
             return self._index[teacher]
         return int(teacher)
 
-    def probabilities(self) -> npt.NDArray[np.float64]:
-        """float64[N]: softmax(scores / temperature) projected onto the floor and the cap."""
-        return self._native.probabilities()
+    @property
+    def max_contexts(self) -> int:
+        """Context ids are ``0..max_contexts - 1``."""
+        return int(self._native.config().max_contexts)
 
-    def sampling_probabilities(self) -> npt.NDArray[np.float64]:
-        """float64[N]: what the next draw uses (anti-stale bonus and epsilon included), unless
-        a teacher has reached ``max_stale_draws`` and is forced."""
-        return self._native.sampling_probabilities()
+    @property
+    def num_contexts(self) -> int:
+        """One more than the highest context id drawn or credited in so far (0: none yet)."""
+        return int(self._native.num_contexts())
 
-    def sample(self, k: int = 1) -> npt.NDArray[np.int32]:
-        """int32[k]: k teacher indices drawn one after another (consumes k RNG draws)."""
-        return self._native.sample(int(k))
+    def probabilities(self, context: int | None = None) -> npt.NDArray[np.float64]:
+        """float64[N]: softmax(scores / temperature) projected onto the floor and the cap; in a
+        context, of the scores blended with the global ones by :meth:`context_weight`."""
+        return self._native.probabilities() if context is None else self._native.probabilities(_context_id(context))
 
-    def update(self, teacher: int | str, outcome: float) -> None:
-        """Credits one outcome to one teacher (EMA step) and records a history row."""
-        self._native.update(self.index(teacher), float(outcome))
+    def sampling_probabilities(self, context: int | None = None) -> npt.NDArray[np.float64]:
+        """float64[N]: what the next draw (in ``context``) uses (anti-stale bonus and epsilon
+        included), unless a teacher has reached ``max_stale_draws`` there and is forced."""
+        return self._native.sampling_probabilities(_context_id(context))
 
-    def credit_path(self, teachers: Sequence[int] | npt.NDArray[np.integer], outcome: float) -> None:
+    def context_weight(self, context: int) -> float:
+        """``lambda = n / (n + context_prior)``: how much of ``context``'s probabilities come from
+        its own scores (``n`` = steps credited in it; 0 while there are none)."""
+        return float(self._native.context_weight(_context_id(context)))
+
+    def sample(self, k: int = 1, context: int | None = None) -> npt.NDArray[np.int32]:
+        """int32[k]: k teacher indices drawn one after another in ``context`` (default: the global
+        weights); consumes k RNG draws."""
+        return self._native.sample(int(k)) if context is None else self._native.sample_in(int(k), _context_id(context))
+
+    def sample_per_context(self, contexts: Sequence[int] | npt.NDArray[np.integer], k: int = 1) -> npt.NDArray[np.int32]:
+        """int32[m, k]: ``k`` draws in each of the ``m`` contexts, in order, in one native call
+        (``NO_CONTEXT`` entries draw from the global weights); consumes m * k RNG draws, exactly as
+        ``sample(k, c)`` for each context in turn."""
+        # the native call refuses anything but int ids (a float, an id beyond int32) with a TypeError
+        ids = contexts if isinstance(contexts, list) else np.asarray(contexts).reshape(-1).tolist()
+        return self._native.sample_per_context(ids, int(k))
+
+    def update(self, teacher: int | str, outcome: float, context: int | None = None) -> None:
+        """Credits one outcome to one teacher (EMA step), globally and in ``context`` if given;
+        records a history row (and one in the context)."""
+        self._native.update(self.index(teacher), float(outcome), _context_id(context))
+
+    def credit_path(
+        self,
+        teachers: Sequence[int] | npt.NDArray[np.integer],
+        outcome: float,
+        contexts: Sequence[int] | npt.NDArray[np.integer] | None = None,
+    ) -> None:
         """Credits ``outcome`` to the teacher of every step of a path (root..leaf order).
 
         The last step gets rate ``ema_rate``, the one before ``ema_rate * gamma``, and so on.
-        -1 (``NO_TEACHER``, the root) is skipped. One history row per call.
+        -1 (``NO_TEACHER``, the root) is skipped. ``contexts``, one per step, is where each step was
+        drawn: its teacher's score there moves too (``NO_CONTEXT``: only the global one). One global
+        history row per call, and one per context the path touched.
         """
-        self._native.credit_path(as_ids(np.asarray(teachers).reshape(-1), "teachers"), float(outcome))
+        ids = as_ids(np.asarray(teachers).reshape(-1), "teachers")
+        if contexts is not None and not isinstance(contexts, list):
+            contexts = np.asarray(contexts).reshape(-1).tolist()
+        self._native.credit_path(ids, float(outcome), contexts)
 
-    def scores(self) -> npt.NDArray[np.float64]:
-        """float64[N]: the EMA scores."""
-        return self._native.state().scores
+    def scores(self, context: int | None = None) -> npt.NDArray[np.float64]:
+        """float64[N]: the EMA scores (of ``context`` alone, unblended, if given)."""
+        return self._state(context).scores
 
-    def draws_since_pick(self) -> npt.NDArray[np.int64]:
-        return self._native.state().since_pick
+    def draws_since_pick(self, context: int | None = None) -> npt.NDArray[np.int64]:
+        return self._state(context).since_pick
 
-    def pick_counts(self) -> npt.NDArray[np.int64]:
-        return self._native.state().picks
+    def pick_counts(self, context: int | None = None) -> npt.NDArray[np.int64]:
+        return self._state(context).picks
+
+    def evidence(self, context: int) -> int:
+        """The steps credited in ``context``: ``n`` in the backoff."""
+        return int(self._native.context_state(_context_id(context)).evidence)
 
     @property
     def draws(self) -> int:
         return int(self._native.state().draws)
 
-    def history(self) -> npt.NDArray[np.float64]:
-        """float64[T, N]: probabilities at construction and after every update / credit_path."""
-        return self._native.state().history
+    def history(self, context: int | None = None) -> npt.NDArray[np.float64]:
+        """float64[T, N]: probabilities at construction and after every update / credit_path; in a
+        context, after every credit that touched it (:meth:`history_rows` dates them)."""
+        return self._state(context).history
+
+    def history_rows(self, context: int) -> npt.NDArray[np.int64]:
+        """int64[R]: for each row of ``history(context)``, the row of the global ``history()``
+        recorded by the same credit (a common time axis for plots)."""
+        return self._native.context_state(_context_id(context)).history_at
+
+    def _state(self, context: int | None) -> _core.WeightsState | _core.ContextState:
+        context = _context_id(context)
+        return self._native.state() if context == NO_CONTEXT else self._native.context_state(context)

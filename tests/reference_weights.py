@@ -2,7 +2,9 @@
 
 Same formulas and arithmetic order as ``csrc/teacher_weights.cpp`` (see its header for the
 scheme), including the SplitMix64 generator, so probabilities match to the last bit and seeded
-picks match exactly.
+picks match exactly. Contexts (``context`` arguments; -1 is the global weights) follow the same
+header: per-context EMA scores, evidence and anti-stale counters, blended with the global scores
+by ``lambda = n / (n + context_prior)``.
 """
 
 from __future__ import annotations
@@ -51,21 +53,46 @@ def project_capped_simplex(b: list[float], lo: float, hi: float) -> list[float]:
     return [clip(x - lam, lo, hi) for x in b]
 
 
+class ReferenceContext:
+    def __init__(self, n: int) -> None:
+        self.scores = [0.0] * n
+        self.since_pick = [0] * n
+        self.picks = [0] * n
+        self.draws = 0
+        self.evidence = 0
+        self.history: list[list[float]] = []
+        self.history_at: list[int] = []
+
+
 class ReferenceWeights:
     def __init__(self, n, ema_rate, temperature, floor, epsilon, max_weight, stale_bonus, max_stale_draws, gamma,
-                 seed):
+                 seed, context_prior=10.0, max_contexts=64):
         self.n, self.rate, self.temperature, self.floor = n, ema_rate, temperature, floor
         self.epsilon, self.max_weight, self.stale_bonus = epsilon, max_weight, stale_bonus
         self.max_stale, self.gamma = max_stale_draws, gamma
+        self.context_prior, self.max_contexts = context_prior, max_contexts
         self.rng = SplitMix64(seed)
         self.scores = [0.0] * n
         self.since_pick = [0] * n
         self.picks = [0] * n
         self.draws = 0
+        self.contexts: list[ReferenceContext] = []
         self.history = [self.probabilities()]
 
-    def probabilities(self) -> list[float]:
-        z = [s / self.temperature for s in self.scores]
+    def context(self, c: int) -> ReferenceContext:
+        assert 0 <= c < self.max_contexts
+        while len(self.contexts) <= c:
+            self.contexts.append(ReferenceContext(self.n))
+        return self.contexts[c]
+
+    def context_weight(self, c: int) -> float:
+        if c == -1 or c >= len(self.contexts) or self.contexts[c].evidence == 0:
+            return 0.0
+        n = float(self.contexts[c].evidence)
+        return n / (n + self.context_prior)
+
+    def _projected_softmax(self, scores: list[float]) -> list[float]:
+        z = [s / self.temperature for s in scores]
         top = max(z)
         e = [math.exp(x - top) for x in z]
         total = 0.0
@@ -73,23 +100,37 @@ class ReferenceWeights:
             total += x
         return project_capped_simplex([x / total for x in e], self.floor, self.max_weight)
 
-    def sampling_probabilities(self) -> list[float]:
+    def probabilities(self, context: int = -1) -> list[float]:
+        lam = self.context_weight(context)
+        if lam == 0.0:
+            return self._projected_softmax(self.scores)
+        own = self.contexts[context].scores
+        return self._projected_softmax([(1.0 - lam) * g + lam * c for g, c in zip(self.scores, own)])
+
+    def _since(self, context: int) -> list[int]:
+        if context == -1:
+            return self.since_pick
+        return self.contexts[context].since_pick if context < len(self.contexts) else [0] * self.n
+
+    def sampling_probabilities(self, context: int = -1) -> list[float]:
         w = [p * (1.0 + self.stale_bonus * math.sqrt(math.log1p(float(d))))
-             for p, d in zip(self.probabilities(), self.since_pick)]
+             for p, d in zip(self.probabilities(context), self._since(context))]
         total = 0.0
         for x in w:
             total += x
         f = project_capped_simplex([x / total for x in w], self.floor, self.max_weight)
         return [(1.0 - self.epsilon) * x + self.epsilon / self.n for x in f]
 
-    def sample(self, k: int) -> list[int]:
+    def sample(self, k: int, context: int = -1) -> list[int]:
         out = []
         for _ in range(k):
+            ctx = None if context == -1 else self.context(context)
+            since = self._since(context)
             u = self.rng.uniform()
-            stalest = max(range(self.n), key=lambda i: (self.since_pick[i], -i))
+            stalest = max(range(self.n), key=lambda i: (since[i], -i))
             pick = stalest
-            if self.since_pick[stalest] < self.max_stale:
-                f = self.sampling_probabilities()
+            if since[stalest] < self.max_stale:
+                f = self.sampling_probabilities(context)
                 acc, pick = 0.0, None
                 for i, x in enumerate(f):
                     acc += x
@@ -102,18 +143,39 @@ class ReferenceWeights:
             self.since_pick[pick] = 0
             self.picks[pick] += 1
             self.draws += 1
+            if ctx is not None:
+                ctx.since_pick = [d + 1 for d in ctx.since_pick]
+                ctx.since_pick[pick] = 0
+                ctx.picks[pick] += 1
+                ctx.draws += 1
             out.append(pick)
         return out
 
-    def update(self, teacher: int, outcome: float) -> None:
-        self.scores[teacher] += self.rate * (outcome - self.scores[teacher])
+    def _record(self, touched) -> None:
         self.history.append(self.probabilities())
+        for c in sorted(touched):
+            self.contexts[c].history.append(self.probabilities(c))
+            self.contexts[c].history_at.append(len(self.history) - 1)
 
-    def credit_path(self, teachers: list[int], outcome: float) -> None:
+    def update(self, teacher: int, outcome: float, context: int = -1) -> None:
+        self.scores[teacher] += self.rate * (outcome - self.scores[teacher])
+        if context != -1:
+            ctx = self.context(context)
+            ctx.scores[teacher] += self.rate * (outcome - ctx.scores[teacher])
+            ctx.evidence += 1
+        self._record([] if context == -1 else [context])
+
+    def credit_path(self, teachers: list[int], outcome: float, contexts: list[int] | None = None) -> None:
         length = len(teachers)
+        touched = set()
         for j, t in enumerate(teachers):
             if t == -1:
                 continue
             rate = self.rate * math.pow(self.gamma, float(length - 1 - j))
             self.scores[t] += rate * (outcome - self.scores[t])
-        self.history.append(self.probabilities())
+            if contexts is not None and contexts[j] != -1:
+                ctx = self.context(contexts[j])
+                ctx.scores[t] += rate * (outcome - ctx.scores[t])
+                ctx.evidence += 1
+                touched.add(contexts[j])
+        self._record(touched)

@@ -2,29 +2,46 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 import mcts
 from mcts import ROOT
 
+DATA = Path(__file__).parent / "data"
+
 
 def searched_tree(seed: int = 0, steps: int = 30) -> tuple[mcts.Tree, mcts.TeacherWeights]:
+    """A small search whose weights are keyed by depth (a leaf's context is its depth)."""
     rng = np.random.default_rng(seed)
     tree = mcts.Tree(rule="ucb1", discount=0.95, widen_c=2.0)
-    weights = mcts.TeacherWeights(["small", "large", "judge"], seed=seed)
+    weights = mcts.TeacherWeights(["small", "large", "judge"], seed=seed, max_contexts=4)
     for _ in range(steps):
         sel = tree.select(4)
         open_leaves = sel.leaves[~sel.is_terminal]
         parents = np.repeat(open_leaves, 2)
-        teachers = weights.sample(parents.size)
+        depths = np.minimum(tree.nodes(parents).depth, 3)
+        teachers = weights.sample_per_context(depths, 1).reshape(-1)
         tree.expand(parents, rng.random(parents.size), teachers, rng.normal(size=parents.size),
                     rng.random(parents.size) < 0.2, [f"step {i} é\n" for i in range(parents.size)])
         values = rng.normal(size=len(sel))
         tree.backup(sel.leaves, values)
         for leaf, value in zip(sel.leaves, values):
-            weights.credit_path(tree.teachers(leaf), float(value > 0))
+            path_teachers = tree.teachers(leaf)  # root first; step j was drawn at depth j - 1
+            weights.credit_path(path_teachers, float(value > 0), np.minimum(np.arange(len(path_teachers)) - 1, 3))
     return tree, weights
+
+
+def assert_same_weights(a: mcts.TeacherWeights, b: mcts.TeacherWeights) -> None:
+    assert a.names == b.names and a.config == b.config and a.num_contexts == b.num_contexts
+    for context in [None, *range(a.num_contexts)]:
+        for read in ("scores", "draws_since_pick", "pick_counts", "history", "probabilities"):
+            np.testing.assert_array_equal(getattr(a, read)(context), getattr(b, read)(context), err_msg=read)
+        if context is not None:
+            assert a.evidence(context) == b.evidence(context)
+            np.testing.assert_array_equal(a.history_rows(context), b.history_rows(context))
 
 
 def assert_same_tree(a: mcts.Tree, b: mcts.Tree) -> None:
@@ -41,13 +58,29 @@ def test_round_trip_restores_tree_weights_and_rng(tmp_path):
     path = mcts.save_tree(tmp_path / "run" / "tree.bin", tree, weights)
     loaded, loaded_weights = mcts.load_tree(path)
     assert_same_tree(tree, loaded)
-    assert loaded_weights.names == weights.names and loaded_weights.config == weights.config
-    np.testing.assert_array_equal(loaded_weights.history(), weights.history())
-    np.testing.assert_array_equal(loaded_weights.scores(), weights.scores())
-    # The search continues identically: same selections, same teacher draws.
+    assert weights.num_contexts == 4 and min(weights.evidence(c) for c in range(3)) > 0  # depth contexts in use
+    assert_same_weights(weights, loaded_weights)
+    # The search continues identically: same selections, same teacher draws, in every context.
     assert loaded_weights.sample(20).tolist() == weights.sample(20).tolist()
+    contexts = [0, 1, 2, 3, 3, 2, 1, 0]
+    assert loaded_weights.sample_per_context(contexts, 3).tolist() == weights.sample_per_context(contexts, 3).tolist()
     a, b = tree.select(5), loaded.select(5)
     assert a.leaves.tolist() == b.leaves.tolist() and a.path_nodes.tolist() == b.path_nodes.tolist()
+
+
+def test_a_version_1_file_without_contexts_still_loads():
+    """Written by the build before contexts (commit a2e42b1): 3 teachers, seed 11, sample(5),
+    credit_path([0, 1, 2], 1), update(1, 0), sample(3); its next draws were [0, 2, 0, 1]."""
+    tree, weights = mcts.load_tree(DATA / "weights_format_v1.tree")
+    assert len(tree) == 3 and weights.names == ("expert", "noisy", "format")
+    assert weights.num_contexts == 0 and weights.config == mcts.WeightsConfig(max_weight=0.8)
+    np.testing.assert_array_equal(weights.scores(), [0.016200000000000003, 0.017640000000000003, 0.02])
+    assert weights.draws_since_pick().tolist() == [1, 2, 0] and weights.pick_counts().tolist() == [4, 2, 2]
+    assert weights.history().shape == (3, 3)
+    assert weights.sample(4).tolist() == [0, 2, 0, 1]
+    # It goes on with contexts, and saves in the current version.
+    weights.credit_path([0, 1], 1.0, contexts=[0, 1])
+    assert_same_weights(weights, mcts.loads_tree(mcts.dumps_tree(tree, weights))[1])
 
 
 def test_a_tree_without_weights_loads_as_none(tmp_path):

@@ -92,6 +92,9 @@ def test_the_stale_bonus_favours_teachers_not_picked_lately():
         ({"teachers": 4, "stale_bonus": float("inf")}, "stale_bonus"),
         ({"teachers": 4, "max_stale_draws": 3}, "max_stale_draws"),
         ({"teachers": 4, "seed": -1}, "seed"),
+        ({"teachers": 4, "context_prior": -1.0}, "context_prior"),
+        ({"teachers": 4, "max_contexts": 0}, "max_contexts"),
+        ({"teachers": 4, "context": "width"}, "weights.context must be one of 'none', 'depth', 'task'"),
     ],
 )
 def test_bad_settings_are_named(kwargs, match):
@@ -111,7 +114,65 @@ def test_bad_calls_are_named():
         weights.credit_path([0, 5], 1.0)
     with pytest.raises(ValueError, match="k must be"):
         weights.sample(-1)
+    with pytest.raises(IndexError, match=r"context id 16 is not in 0..15 \(max_contexts = 16\)"):
+        weights.update(0, 1.0, context=16)
+    with pytest.raises(IndexError, match="context id -2"):
+        weights.credit_path([0, 1], 1.0, contexts=[0, -2])
+    with pytest.raises(ValueError, match="3 contexts for 2 steps"):
+        weights.credit_path([0, 1], 1.0, contexts=[0, 1, 2])
+    with pytest.raises(IndexError, match="context id 99"):
+        weights.sample_per_context([0, 99])
+    with pytest.raises(TypeError, match="a context id is an int"):
+        weights.sample(1, context="deep")
     assert weights.history().shape == (1, 2)  # nothing was recorded by the failed calls
+    assert weights.num_contexts == 0 and weights.draws == 0
+
+
+def test_a_step_credited_in_a_context_moves_it_and_the_global_scores():
+    weights = mcts.TeacherWeights(2, ema_rate=0.5, gamma=0.5, context_prior=2.0)
+    weights.credit_path([mcts.NO_TEACHER, 0, 1], 1.0, contexts=[-1, 0, 1])
+    np.testing.assert_allclose(weights.scores(), [0.25, 0.5])
+    np.testing.assert_allclose(weights.scores(0), [0.25, 0.0])
+    np.testing.assert_allclose(weights.scores(1), [0.0, 0.5])
+    assert weights.evidence(0) == weights.evidence(1) == 1
+    assert weights.context_weight(0) == pytest.approx(1 / 3)  # n / (n + k) = 1 / (1 + 2)
+    # Each touched context recorded a row, dated by the global row of the same credit.
+    assert weights.history(0).shape == (1, 2) and weights.history_rows(1).tolist() == [1]
+    # A context nothing was credited in is the global weights.
+    np.testing.assert_array_equal(weights.probabilities(5), weights.probabilities())
+
+
+def test_draws_in_a_context_keep_its_own_anti_stale_counters():
+    weights = mcts.TeacherWeights(3, seed=4)
+    picks = weights.sample(6, context=2)
+    assert weights.pick_counts(2).tolist() == np.bincount(picks, minlength=3).tolist()
+    assert weights.pick_counts().tolist() == weights.pick_counts(2).tolist()  # a context draw is a global draw too
+    assert weights.pick_counts(0).sum() == 0 and weights.num_contexts == 3
+    rows = weights.sample_per_context([0, mcts.weights.NO_CONTEXT, 2], 2)
+    assert rows.shape == (3, 2) and weights.draws == 12 and weights.pick_counts(2).sum() == 8
+
+
+def run_contextual_bandit(seed: int, credits: int = 600) -> mcts.TeacherWeights:
+    """Two contexts; "early" succeeds 80 % in context 0 and 20 % in context 1, "late" the reverse:
+    globally they are equal."""
+    weights = mcts.TeacherWeights(["early", "late"], ema_rate=0.05, temperature=0.25, floor=0.05, seed=seed)
+    success = [[0.8, 0.2], [0.2, 0.8]]  # [context][teacher]
+    rng = np.random.default_rng(seed)
+    for step in range(credits):
+        context = step % 2
+        (teacher,) = weights.sample(1, context=context)
+        weights.update(int(teacher), 1.0 if rng.random() < success[context][teacher] else -1.0, context=context)
+    return weights
+
+
+def test_simulated_contextual_bandit_learns_who_is_good_where():
+    for seed in range(5):
+        weights = run_contextual_bandit(seed)
+        early, late = weights.probabilities(0), weights.probabilities(1)
+        assert early[0] > 0.7 and late[1] > 0.7, (seed, early, late)
+        # Drawing from the global weights wins 50 % here whatever they are; per context, more.
+        assert 0.5 * (0.8 * early[0] + 0.2 * early[1]) + 0.5 * (0.2 * late[0] + 0.8 * late[1]) > 0.65
+        assert weights.history(0).min() >= 0.05 - 1e-12  # the floor holds in a context too
 
 
 SUCCESS = [0.8, 0.5, 0.2, 0.0]

@@ -21,7 +21,9 @@ from mcts.tree import Tree
 from mcts.tree_io import dumps_tree, loads_tree
 from mcts.weights import TeacherWeights
 
-# One recorded credit: ("path", teacher ids root..leaf, outcome) or ("update", teacher id, outcome).
+# One recorded credit: ("path", teacher ids root..leaf, outcome) or ("update", teacher id, outcome);
+# in contexts (weights.context on): ("path_in", (teacher ids, context ids), outcome) or
+# ("update_in", (teacher id, context id), outcome).
 Credit = tuple[str, object, float]
 
 
@@ -48,13 +50,20 @@ class RecordingWeights(TeacherWeights):
         weights.credits = []
         return weights
 
-    def update(self, teacher: int | str, outcome: float) -> None:
-        super().update(teacher, outcome)
-        self.credits.append(("update", self.index(teacher), float(outcome)))
+    def update(self, teacher: int | str, outcome: float, context: int | None = None) -> None:
+        super().update(teacher, outcome, context)
+        if context is None:
+            self.credits.append(("update", self.index(teacher), float(outcome)))
+        else:
+            self.credits.append(("update_in", (self.index(teacher), int(context)), float(outcome)))
 
-    def credit_path(self, teachers, outcome: float) -> None:
-        super().credit_path(teachers, outcome)
-        self.credits.append(("path", tuple(int(t) for t in np.asarray(teachers).reshape(-1)), float(outcome)))
+    def credit_path(self, teachers, outcome: float, contexts=None) -> None:
+        super().credit_path(teachers, outcome, contexts)
+        ids = tuple(int(t) for t in np.asarray(teachers).reshape(-1))
+        if contexts is None:
+            self.credits.append(("path", ids, float(outcome)))
+        else:
+            self.credits.append(("path_in", (ids, tuple(int(c) for c in np.asarray(contexts).reshape(-1))), float(outcome)))
 
 
 def replay(weights: TeacherWeights, credits: Sequence[Credit]) -> None:
@@ -62,6 +71,12 @@ def replay(weights: TeacherWeights, credits: Sequence[Credit]) -> None:
     for kind, teachers, outcome in credits:
         if kind == "path":
             weights.credit_path(np.asarray(teachers, dtype=np.int32), outcome)
+        elif kind == "path_in":
+            ids, contexts = teachers
+            weights.credit_path(np.asarray(ids, dtype=np.int32), outcome, list(contexts))
+        elif kind == "update_in":
+            teacher, context = teachers
+            weights.update(teacher, outcome, context)
         else:
             weights.update(int(teachers), outcome)
 

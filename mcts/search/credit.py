@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -34,10 +34,16 @@ class ReturnRange:
         return min(1.0, max(0.0, (value - low) / (high - low)))
 
 
-def credit_finished(weights: TeacherWeights, tree: Tree, finished: Sequence[tuple[int, float]]) -> None:
+def credit_finished(
+    weights: TeacherWeights,
+    tree: Tree,
+    finished: Sequence[tuple[int, float]],
+    contexts: Callable[[np.ndarray], list[int]] | None = None,
+) -> None:
     """Credit each finished path's outcome (``(terminal node, outcome in [0, 1])``, see
     :class:`ReturnRange`) to the teachers that proposed its steps, earlier steps discounted by
-    ``gamma`` (``credit_path``).
+    ``gamma`` (``credit_path``); with ``contexts`` (node ids below the root -> the context each was
+    drawn in) in those contexts too.
 
     Only steps drawn from the weights are credited; a rollout's steps are skipped (``NO_TEACHER``):
     a rollout evaluates, it was not a draw. Crediting it made the rollout teacher (the favourite, in
@@ -49,4 +55,7 @@ def credit_finished(weights: TeacherWeights, tree: Tree, finished: Sequence[tupl
         notes = tree.notes.many(path)
         teachers = np.where([n.from_rollout for n in notes], NO_TEACHER, tree.nodes(path).teacher).astype(np.int32)
         if (teachers != NO_TEACHER).any():
-            weights.credit_path(teachers, outcome)
+            if contexts is None:
+                weights.credit_path(teachers, outcome)
+            else:
+                weights.credit_path(teachers, outcome, contexts(path))

@@ -1,7 +1,7 @@
 """One task's search: an iteration in numbered stages, one function each, wired here.
 
     1. select     K distinct leaves (virtual loss keeps them apart)            -> native tree
-    2. pick       teachers for each leaf from the dynamic weights              -> pick.py
+    2. pick       teachers for each leaf from its context's weights            -> pick.py, context.py
     3. propose    continuations, every picked teacher at once                  -> propose.py
     4. merge      identical proposals into candidates with priors; admit them  -> merge.py
     5. score      the task's verdict, terminal rules, the judge's verdict      -> score.py
@@ -9,7 +9,7 @@
     7. evaluate   one new child per leaf: rollout, value function or blend     -> evaluate.py
                   (a rollout's chain is scored (5) and added (6) like any step)
     8. back up    the values, in one native call                               -> native tree
-    9. credit     the teachers along every path that finished                  -> credit.py
+    9. credit     the teachers along every path that finished, in context      -> credit.py
 
 Stages pass data, not a shared bag: each takes what it reads and returns what it made; this loop
 owns the per-task bookkeeping (what was spent, the widening pool, the solved nodes; the benched
@@ -28,6 +28,7 @@ import numpy as np
 
 from mcts.search.bench import TeacherBench
 from mcts.search.config import SearchConfig
+from mcts.search.context import StepContexts
 from mcts.search.credit import ReturnRange, credit_finished
 from mcts.search.evaluate import Evaluation, LeafEvaluator, LeafToEvaluate, Rollout, chosen_children
 from mcts.search.grow import add_children
@@ -70,6 +71,7 @@ class TaskSearch:
         if len(weights.names) != len(teachers):
             raise ValueError(f"{len(teachers)} teachers but the weights know {len(weights.names)}: {weights.names}")
         self.task, self.teachers, self.weights, self.config = task, teachers, weights, config
+        self.contexts = StepContexts(config.weights.context, task, weights.max_contexts)
         self.judge, self.validator = judge, validator
         self.step = parse_step(config.step)
         self.evaluator = evaluator or Rollout(config.evaluation, self.step)
@@ -148,7 +150,8 @@ class TaskSearch:
 
         # 2. pick, 3. propose — only leaves with nothing held back (widening takes the pool first)
         asking = [leaf for leaf in leaves if not self.pool.get(leaf)]
-        picks = pick_teachers(self.weights, len(asking), config.expansion.teachers_per_leaf, self.bench.ids)
+        contexts = [self.contexts.at(self.steps(leaf)) for leaf in asking] if self.contexts.on else None
+        picks = pick_teachers(self.weights, len(asking), config.expansion.teachers_per_leaf, self.bench.ids, contexts)
         fresh: dict[int, list[Candidate]] = {}
         faulted: set[int] = set()  # leaves a failed teacher left without proposals: asked again, not closed
         if asking and picks.size:
@@ -158,10 +161,10 @@ class TaskSearch:
             self.usage.add(proposed.tokens, proposed.calls)
             self.fail(proposed.failed)
             faulted = {asking[row] for row in proposed.failed_rows}
-            # 4. merge
-            probs = self.weights.probabilities()
-            for leaf, props in zip(asking, proposed.per_leaf):
-                fresh[leaf] = leaf_candidates(props, probs, tree.actions(tree.children(leaf).ids), self.step)
+            # 4. merge (a teacher's share of a prior is its probability where it was drawn)
+            probs = [self.weights.probabilities(c) for c in contexts] if contexts else [self.weights.probabilities()] * len(asking)
+            for leaf, props, p in zip(asking, proposed.per_leaf, probs):
+                fresh[leaf] = leaf_candidates(props, p, tree.actions(tree.children(leaf).ids), self.step)
         taken: list[list[Candidate]] = []
         for leaf, room in zip(leaves, rooms):
             take, wait = admit(self.pool.pop(leaf, []), fresh.get(leaf, []), room)
@@ -206,7 +209,8 @@ class TaskSearch:
 
         # 9. credit
         if config.weights.dynamic:
-            credit_finished(self.weights, tree, finished)
+            contexts_of = (lambda path: self.contexts.of_path(self.prefix, tree.actions(path))) if self.contexts.on else None
+            credit_finished(self.weights, tree, finished, contexts_of)
         return len(children)
 
     # --- stage helpers that read or write this search's bookkeeping ------------------------------

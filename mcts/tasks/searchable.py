@@ -34,6 +34,11 @@ class CountdownTask:
     def outcomes(self, paths: Sequence[Sequence[str]]) -> list[StepOutcome]:
         return [self._outcome(path) for path in paths]
 
+    def context(self, steps: Sequence[str]) -> int:
+        """The teacher-weights context of a draw after ``steps`` (``weights.context = "task"``): how
+        many numbers are still available (a planner's opening differs from the last exact steps)."""
+        return len(apply_steps(self.puzzle, steps).remaining)
+
     def _outcome(self, path: Sequence[str]) -> StepOutcome:
         state = apply_steps(self.puzzle, path)
         if state.invalid:
