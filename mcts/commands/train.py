@@ -39,6 +39,7 @@ def register(subparsers) -> None:
     )
     p.add_argument("--algo", choices=ALGOS, help="grpo (default), ppo, or dpo / orpo (TRL, on --pairs)")
     p.add_argument("--pairs", metavar="PAIRS.jsonl", help="dpo / orpo: `mcts-llm export-pairs --to-terminal` output")
+    p.add_argument("--sft-weight", type=float, help="dpo: weight of an NLL term on the chosen side (RPO; default 0)")
     p.add_argument("--run", dest="run_dir", metavar="RUN_DIR", help="run directory of `mcts-llm search` (or its trajectories.jsonl)")
     p.add_argument("--policy", metavar="PATH_OR_NAME", help="policy to update: HF model dir or bundled name")
     p.add_argument("--out", metavar="DIR", help="checkpoint directory (rerun with the same DIR to resume)")
@@ -72,7 +73,8 @@ def overrides_from(args: argparse.Namespace) -> dict:
               "policy_teachers": args.policy_teachers}
     return {
         "algo": args.algo, "run": args.run_dir, "pairs": args.pairs,
-        "preference.beta": args.beta if args.algo in ("dpo", "orpo") else None, "policy": args.policy, "out": args.out, "reference": args.reference,
+        "preference.beta": args.beta if args.algo in ("dpo", "orpo") else None,
+        "preference.sft_weight": args.sft_weight, "policy": args.policy, "out": args.out, "reference": args.reference,
         "settings.learning_rate": args.lr, "settings.epochs": args.epochs, "settings.batch_size": args.batch_size,
         "settings.max_length": args.max_length, "settings.save_every": args.save_every, "settings.seed": args.seed,
         "settings.device": args.device,

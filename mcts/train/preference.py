@@ -34,10 +34,15 @@ class PreferenceConfig:
 
     beta: float = 0.1
     heldout_fraction: float = 0.2
+    # DPO only: weight of an NLL term on the chosen side (RPO, Pang et al. 2024, arXiv 2404.19733),
+    # which keeps DPO from lowering the chosen answers' likelihood along with the rejected ones'.
+    sft_weight: float = 0.0
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.beta) and self.beta > 0):
             raise ValueError(f"beta must be > 0, got {self.beta}")
+        if not (math.isfinite(self.sft_weight) and self.sft_weight >= 0):
+            raise ValueError(f"sft_weight must be >= 0, got {self.sft_weight}")
         if not 0 <= self.heldout_fraction < 1:
             raise ValueError(f"heldout_fraction must be in [0, 1), got {self.heldout_fraction}")
 
@@ -128,7 +133,9 @@ def train_preference(
     if algo == "dpo":
         from trl import DPOConfig, DPOTrainer
 
-        trainer = DPOTrainer(model=model, args=DPOConfig(**common), train_dataset=dataset, processing_class=tokenizer)
+        losses = dict(loss_type=["sigmoid", "sft"], loss_weights=[1.0, config.sft_weight]) if config.sft_weight else {}
+        trainer = DPOTrainer(model=model, args=DPOConfig(**common, **losses), train_dataset=dataset,
+                             processing_class=tokenizer)
     else:
         from trl.experimental.orpo import ORPOConfig, ORPOTrainer
 
