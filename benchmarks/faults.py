@@ -143,7 +143,8 @@ def killed_vllm_server(s: Setup) -> Outcome:
 
     out = s.work / "vllm-kill"
     server = start_vllm_server("countdown-expert", log_path=s.work / "vllm-1.log")
-    spec = f"openai:{server.url}#{server.model},name=served"
+    # a generous per-attempt bound: a loaded CPU server may be slow, and a killed one is refused at once
+    spec = f"openai:{server.url}#{server.model},name=served,timeout=120"
     runner = launch(s.search(out, spec))
     mid_run = wait_for_rows(out, 2, runner)
     killed = time.monotonic()
