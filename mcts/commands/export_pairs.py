@@ -11,7 +11,7 @@ def register(subparsers) -> None:
         help="write DPO/ORPO preference pairs (high- vs low-value siblings) as JSONL",
         description="From a run directory's trajectories, pair the children of each node whose values differ by at "
         "least --margin and write JSONL rows {prompt, chosen, rejected, task_id, chosen_value, rejected_value}: "
-        "the format trl.DPOTrainer and ORPOTrainer read (see examples/dpo_on_pairs.py).",
+        "the format trl.DPOTrainer and ORPOTrainer read (`mcts-llm train --algo dpo|orpo --pairs`).",
     )
     p.add_argument("run_dir", metavar="RUN_DIR", help="run directory of `mcts-llm search` (or its trajectories.jsonl)")
     p.add_argument("--out", required=True, metavar="FILE.jsonl", help="where the pairs go (written atomically)")
