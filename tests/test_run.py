@@ -190,3 +190,19 @@ def test_a_cut_trajectories_file_is_caught_by_readers_and_redone_on_resume(tmp_p
     totals = run_search(config, tasks, teachers, resume=True)
     assert totals.tasks == 4
     load_records(run.path)  # whole again: the tasks that lost paths were searched again
+
+
+def test_a_damaged_middle_line_is_a_clear_error_and_resume_redoes_its_task_once_removed(tmp_path):
+    config, tasks, teachers = setup_run(tmp_path, n=4)
+    run_search(config, tasks, teachers)
+    run = RunDir(config.out)
+    lines = run.trajectories.read_text().splitlines(keepends=True)
+    damaged = json.loads(lines[2])["task_id"]
+    run.trajectories.write_text("".join([*lines[:2], '{"garbled": tru\n', *lines[3:]]))
+    with pytest.raises(ValueError, match=r"trajectories.jsonl:3: not a JSON row .* remove that line"):
+        run_search(config, tasks, teachers, resume=True)
+    run.trajectories.write_text("".join([*lines[:2], *lines[3:]]))  # the user removes the line
+    totals = run_search(config, tasks, teachers, resume=True)
+    assert totals.tasks == 4
+    ledger = [r["task_id"] for r in rows(run.tasks)]
+    assert sorted(ledger) == sorted(t.id for t in tasks) and damaged in ledger  # searched again, once

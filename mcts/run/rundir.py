@@ -44,10 +44,19 @@ def read_jsonl_rows(path: Path) -> list[dict]:
         return []
     rows = []
     with open(path, encoding="utf-8") as f:
-        for line in f:
+        for number, line in enumerate(f, start=1):
             if not line.endswith("\n"):
                 break
-            rows.append(json.loads(line))
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise ValueError(
+                    f"{path}:{number}: not a JSON row ({error.msg}); a complete line is damaged, which a crash "
+                    "cannot do: restore the file or remove that line, then --resume (its task is searched again)"
+                ) from None
+            if not isinstance(row, dict):
+                raise ValueError(f"{path}:{number}: expected a JSON object, got {type(row).__name__}")
+            rows.append(row)
     return rows
 
 
