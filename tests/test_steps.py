@@ -12,7 +12,7 @@ import pytest
 from mcts.search import Budget, ExpansionConfig, EvaluationConfig, SearchConfig, Searcher, TerminalConfig
 from mcts.search.merge import leaf_candidates
 from mcts.search.propose import propose
-from mcts.search.steps import SENTENCE_ENDS, StepRule, parse_step
+from mcts.search.steps import SENTENCE_ENDS, parse_step
 from mcts.tasks.countdown import Puzzle, format_prompt
 from mcts.types import Proposal, StepOutcome
 

@@ -40,7 +40,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from mcts.tasks.countdown import Puzzle, apply_steps, format_prompt, format_step
+from mcts.tasks.countdown import Puzzle, apply_steps, format_step
 from mcts.tasks.countdown_solver import after_move, generate_puzzles, is_solvable, legal_moves, puzzle_split, solve
 
 JUDGE_DATA_KIND = "judge"
