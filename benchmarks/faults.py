@@ -12,7 +12,9 @@ after the cause is gone), then reads the run directory:
                  port, a hung server, a tree that fills up) the whole run: compare with "no fault"
 
 Scenarios: no fault (the baseline), a dead port, a hung server (accepts, never answers), a vLLM
-server SIGKILLed mid-run then restarted, the runner SIGKILLed mid-run then ``--resume``, a full
+server SIGKILLed mid-run then restarted, the runner SIGKILLed mid-run then ``--resume``, a
+``--ray`` run on 2 workers (a local cluster on 127.0.0.1 that the scenario starts and stops, 48
+simulations at least so tasks last) whose searching worker is SIGKILLed once a task is in, a full
 disk (a tmpfs: needs root, else skipped with the reason) then more space and ``--resume``, torn
 tails in every file the run appends to (plus a truncated tree and a garbled summary), a
 trajectories.jsonl cut in half, and a tree that reaches ``max_nodes``. ``ok`` says whether the
@@ -172,6 +174,88 @@ def killed_runner(s: Setup) -> Outcome:
                    mid_run and stopped < s.tasks and code == 0, f"killed at {stopped}/{s.tasks}")
 
 
+def ray_workers_of(owner: int) -> dict[int, str]:
+    """pid -> process title of every ``SearchWorker`` actor process under ``owner`` (the process that
+    started the cluster: its raylet forks the actors, and Ray titles each ``ray::SearchWorker``, with
+    ``.search`` appended while it searches). Other clusters on the machine are not ours to touch.
+    Reads /proc (Linux), as psutil is not among Ray's dependencies."""
+    parents, titles = {}, {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            title = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+        except OSError:  # gone meanwhile
+            continue
+        pid = int(entry.name)
+        parents[pid] = int(stat[stat.rindex(")") + 2 :].split()[1])  # after "pid (comm) state": the ppid
+        titles[pid] = title
+
+    def descends(pid: int) -> bool:
+        while pid > 1:
+            pid = parents.get(pid, 0)
+            if pid == owner:
+                return True
+        return False
+
+    return {pid: title for pid, title in titles.items() if title.startswith("ray::SearchWorker") and descends(pid)}
+
+
+def wait_for_a_searching_worker(runner: subprocess.Popen, patience_s: float = 30.0) -> tuple[dict[int, str], list[int]]:
+    """This process's SearchWorker processes and those of them searching a task, once one is (or the
+    run has exited, or ``patience_s`` passed): a worker between tasks holds nothing to lose."""
+    deadline = time.monotonic() + patience_s
+    while True:
+        workers = ray_workers_of(os.getpid())
+        busy = [pid for pid, title in workers.items() if title.startswith("ray::SearchWorker.search")]
+        if busy or runner.poll() is not None or time.monotonic() > deadline:
+            return workers, busy
+        time.sleep(0.01)
+
+
+def killed_ray_worker(s: Setup) -> Outcome:
+    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # the cluster on 127.0.0.1 only
+    try:
+        import ray
+    except ImportError:
+        return Outcome("killed Ray worker", 0, 0, 0, None, s.tasks, [], True, 'skipped: Ray is not installed (the "ray" extra)')
+
+    out = s.work / "ray-worker-kill"
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
+    runner = None
+    try:
+        # more simulations: tasks that last, so the kill lands while a worker is searching
+        flags = ("--ray", ray.get_runtime_context().gcs_address, "--ray-workers", "2",
+                 "--simulations", str(max(s.simulations, 48)))
+        runner = launch(s.search(out, extra=flags))
+        mid_run = wait_for_rows(out, 1, runner)
+        workers, busy = wait_for_a_searching_worker(runner)
+        victim = (busy or sorted(workers) or [None])[0]
+        at_kill = run_accounting(out)["finished"]
+        if mid_run and victim is not None:
+            os.kill(victim, signal.SIGKILL)
+        killed = time.monotonic()
+        replaced = False  # a new SearchWorker process seen while the run goes on: Ray restarted the actor
+        while runner.poll() is None:
+            replaced = replaced or bool(set(ray_workers_of(os.getpid())) - set(workers))
+            time.sleep(0.05)
+        stop_code = runner.returncode
+        stopped = run_accounting(out)["finished"]
+        codes = [stop_code] if stop_code == 0 else [stop_code, run(s.search(out, extra=("--resume", *flags)))]
+    finally:
+        if runner is not None and runner.poll() is None:  # an error here: no run left behind
+            runner.kill()
+            runner.wait()
+        ray.shutdown()
+    if not (mid_run and victim is not None and at_kill < s.tasks):
+        return outcome("killed Ray worker", s, out, None, codes, False, "no worker was killed: the run ended first")
+    how = f"stopped with {stopped}/{s.tasks}, resumed" if stop_code else "Ray restarted it, the run went on" if replaced else "the run went on"
+    when = "mid-search" if victim in busy else "between tasks"
+    return outcome("killed Ray worker", s, out, time.monotonic() - killed, codes, codes[-1] == 0,
+                   f"2 workers, one SIGKILLed {when} at {at_kill}/{s.tasks} finished; {how}")
+
+
 def disk_for_half_a_run(clean: Path) -> int:
     """KiB of tmpfs (4 KiB pages, a page per file at least) that hold about half of the baseline's run."""
     if not clean.exists():
@@ -254,6 +338,7 @@ SCENARIOS: dict[str, Callable[[Setup], Outcome]] = {
     "hung-server": hung_server,
     "killed-vllm-server": killed_vllm_server,
     "killed-runner": killed_runner,
+    "killed-ray-worker": killed_ray_worker,
     "full-disk": full_disk,
     "torn-tails": torn_tails,
     "cut-trajectories": cut_trajectories,
