@@ -203,3 +203,30 @@ def test_a_search_near_its_node_budget_finishes_with_what_it_has():
     result = Searcher([OracleTeacher("t", 0.3)], cfg).search(tasks(1, seed=8)[0])
     assert result.stop_reason == "tree full" and len(result.tree) <= 60 and result.trajectories
     assert Searcher([OracleTeacher("t", 0.3)], config()).search(tasks(1, seed=8)[0]).stop_reason == "simulations"
+
+
+def test_judged_steps_credit_their_proposers_at_once():
+    # A short search: few paths finish, so path credit alone hardly moves the weights; the verdicts
+    # of every judged step already tell the careful teacher from the careless one.
+    teachers = [OracleTeacher("careful", 1.0), OracleTeacher("careless", 0.0)]
+    gaps = {}
+    for credit in (True, False):
+        cfg = config(budget=Budget(simulations=4), judge=JudgeConfig(credit=credit))
+        searcher = Searcher(teachers, cfg, judge=SolverJudge())
+        searcher.search(tasks(1)[0])
+        scores = searcher.weights.scores()
+        gaps[credit] = scores[0] - scores[1]
+    assert gaps[True] > 2 * gaps[False] > 0, gaps
+
+
+def test_a_merged_step_credits_every_proposer_in_full():
+    from mcts.search.credit import credit_judged_steps
+    from mcts.weights import WeightsConfig
+
+    weights = WeightsConfig().build(["a", "b", "c"])
+    before = weights.scores().copy()
+    credit_judged_steps(weights, [[0, 1], [2]], [1.0, None])  # c's step was terminal: not judged
+    after = weights.scores()
+    assert after[0] == after[1] > before[0] and after[2] == before[2]
+    credit_judged_steps(weights, [[2]], [-1.0], contexts=[3])
+    assert weights.scores(3)[2] < weights.scores()[0] and weights.evidence(3) == 1

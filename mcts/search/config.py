@@ -143,7 +143,9 @@ class JudgeConfig:
     - priors: a leaf's new children get ``prior * exp(prior_weight * v)``, renormalised;
     - values: with ``value_weight = w > 0`` the value backed up from a judged child is
       ``(1 - w) * evaluation + w * (low + (v + 1) / 2 * (high - low))``, the verdict read as a value
-      on the task's return range (0..1 for a verifier).
+      on the task's return range (0..1 for a verifier);
+    - credit: with ``credit`` (and dynamic weights) every teacher that proposed the step is credited
+      at once with ``(v + 1) / 2`` in the step's context, besides the path credit when it finishes.
 
     Defaults chosen on dev puzzles with the bundled judge (``benchmarks/search_settings_dev.py``,
     RESULTS "Judge settings"): pruning plus ``prior_weight = 1`` and ``value_weight = 0.5`` solved the
@@ -157,9 +159,11 @@ class JudgeConfig:
     prune_below: float = -0.5
     prior_weight: float = 1.0
     value_weight: float = 0.5
+    credit: bool = True
 
     def __post_init__(self) -> None:
         _check(isinstance(self.enabled, bool), f"judge.enabled must be true or false, got {self.enabled!r}")
+        _check(isinstance(self.credit, bool), f"judge.credit must be true or false, got {self.credit!r}")
         _check(isinstance(self.prune, bool), f"judge.prune must be true or false, got {self.prune!r}")
         _check(math.isfinite(self.scale), f"judge.scale must be finite, got {self.scale}")
         _check(-1 <= self.prune_below < 1, f"judge.prune_below must be in [-1, 1), got {self.prune_below}")

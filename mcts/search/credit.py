@@ -1,4 +1,5 @@
-"""Stage 9: credit the teachers whose steps led to a finished path."""
+"""Credit the teachers: a step's proposers as soon as the judge scores it (stage 5), and every
+teacher along a path once it finishes (stage 9)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from mcts.tree import NO_TEACHER, Tree
-from mcts.weights import TeacherWeights
+from mcts.weights import NO_CONTEXT, TeacherWeights
 
 
 class ReturnRange:
@@ -59,3 +60,21 @@ def credit_finished(
                 weights.credit_path(teachers, outcome)
             else:
                 weights.credit_path(teachers, outcome, contexts(path))
+
+
+def credit_judged_steps(
+    weights: TeacherWeights,
+    proposers: Sequence[Sequence[int]],
+    verdicts: Sequence[float | None],
+    contexts: Sequence[int] | None = None,
+) -> None:
+    """Credit each judged step's verdict ``v`` in [-1, 1] to its proposers at once, as the outcome
+    ``(v + 1) / 2``, in the context the step was drawn in. A step several teachers proposed (merged)
+    credits each of them in full: each proposed exactly that step. ``None``: not judged (a terminal
+    step, which its path's outcome credits), nothing to credit."""
+    for k, (ids, verdict) in enumerate(zip(proposers, verdicts)):
+        if verdict is None:
+            continue
+        context = NO_CONTEXT if contexts is None else contexts[k]
+        for teacher in ids:
+            weights.update(int(teacher), (verdict + 1.0) / 2.0, None if context == NO_CONTEXT else context)

@@ -29,7 +29,7 @@ import numpy as np
 from mcts.search.bench import TeacherBench
 from mcts.search.config import SearchConfig
 from mcts.search.context import StepContexts
-from mcts.search.credit import ReturnRange, credit_finished
+from mcts.search.credit import ReturnRange, credit_finished, credit_judged_steps
 from mcts.search.evaluate import Evaluation, LeafEvaluator, LeafToEvaluate, Rollout, chosen_children
 from mcts.search.grow import add_children
 from mcts.search.merge import Candidate, admit, leaf_candidates
@@ -178,6 +178,8 @@ class TaskSearch:
         scored = await self.score(parents, [c.text for c in flat], [c.ended for c in flat])
         if self.judge is not None and config.judge.prior_weight > 0:
             reweigh_priors(taken, scored, config.judge.prior_weight)
+        if self.judge is not None and config.judge.credit and config.weights.dynamic:
+            self.credit_verdicts(parents, flat, scored)
         children = add_children(tree, parents, flat, scored, config.judge.scale)
         finished = self.note_finished(children, scored)
         per_leaf, start = [], 0
@@ -232,6 +234,17 @@ class TaskSearch:
         return await score_steps(
             self.task, paths, ended, self.config.terminal, self.judge, self.config.judge, self.judge_cost, self.validator
         )
+
+    def credit_verdicts(self, parents: Sequence[int], candidates: Sequence[Candidate], scored: Sequence[ScoredStep]) -> None:
+        """Stage 5's credit: the proposers of every judged (open) step, with its verdict."""
+        if not self.config.judge.enabled:
+            return
+        contexts = None
+        if self.contexts.on:
+            at = {p: self.contexts.at(self.steps(p)) for p in set(parents)}
+            contexts = [at[p] for p in parents]
+        verdicts = [None if s.outcome.terminal else s.verdict for s in scored]
+        credit_judged_steps(self.weights, [c.teacher_ids for c in candidates], verdicts, contexts)
 
     def note_finished(self, children: np.ndarray, scored: Sequence[ScoredStep]) -> list[tuple[int, float]]:
         """Records solved nodes; returns the ``(node, outcome)`` of every path that ended, the outcome
