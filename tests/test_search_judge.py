@@ -230,3 +230,20 @@ def test_a_merged_step_credits_every_proposer_in_full():
     assert after[0] == after[1] > before[0] and after[2] == before[2]
     credit_judged_steps(weights, [[2]], [-1.0], contexts=[3])
     assert weights.scores(3)[2] < weights.scores()[0] and weights.evidence(3) == 1
+
+
+class RepeatingTeacher(OracleTeacher):
+    """Always the first legal step: every re-ask of a leaf brings nothing new."""
+
+    def next_step(self, available, target, rng):
+        return format_step(*legal_moves(available)[0], available)
+
+
+def test_a_leaf_that_brings_nothing_new_is_asked_again_hotter_then_closed():
+    teacher = RepeatingTeacher("stuck", 1.0)
+    cfg = config(budget=Budget(simulations=200), expansion=ExpansionConfig(batch_leaves=1, retries=3, retry_heat=0.5))
+    result = Searcher([teacher], cfg).search(tasks(1)[0])
+    root_prompt = teacher.requests[0].prompt
+    asked = [r.temperature for r in teacher.requests if r.prompt == root_prompt and r.stop]
+    assert asked == [1.0, 1.0, 1.5, 2.0, 2.5], asked  # the first answer, then 1 + retries asks, hotter each time
+    assert result.stop_reason == "stalled" and result.tree.num_children(0) == 1

@@ -58,15 +58,20 @@ class ExpansionConfig:
     max_step_tokens: int = 24
     temperature: float = 1.0
     top_p: float = 1.0
-    # A leaf whose children are all closed, some pruned by the judge, and whose teachers proposed nothing new (often
-    # the pruned steps again) is asked this many more times, with new seeds, before it stops
-    # widening. With 0 a judge that prunes left searches stalled with budget unspent.
+    # A leaf whose teachers proposed nothing new (most often the steps it already has) is asked this
+    # many more times, with new seeds, before it stops widening; the k-th time at temperature
+    # ``temperature * (1 + retry_heat * k)``. Closing it at once (and only retrying leaves whose
+    # children the judge pruned) left searches stalled with budget unspent: on dev puzzles
+    # (benchmarks/search_settings_dev.py, RESULTS "Stalls") the expert's search at 1600 tokens
+    # solved 0.515 that way and 0.625 with retries and heat.
     retries: int = 8
+    retry_heat: float = 0.25
 
     def __post_init__(self) -> None:
         for name in ("batch_leaves", "teachers_per_leaf", "proposals_per_teacher", "max_step_tokens"):
             _check(getattr(self, name) >= 1, f"expansion.{name} must be >= 1, got {getattr(self, name)}")
         _check(self.retries >= 0, f"expansion.retries must be >= 0, got {self.retries}")
+        _check(math.isfinite(self.retry_heat) and self.retry_heat >= 0, f"expansion.retry_heat must be finite and >= 0, got {self.retry_heat}")
         _check(self.temperature >= 0, f"expansion.temperature must be >= 0, got {self.temperature}")
 
 

@@ -155,8 +155,10 @@ class TaskSearch:
         fresh: dict[int, list[Candidate]] = {}
         faulted: set[int] = set()  # leaves a failed teacher left without proposals: asked again, not closed
         if asking and picks.size:
+            heat = config.expansion.retry_heat
+            temps = [config.expansion.temperature * (1 + heat * self.misses.get(leaf, 0)) for leaf in asking]
             proposed = await propose(
-                self.teachers, [self.prompt(leaf) for leaf in asking], picks, config.expansion, self.step, self.rng
+                self.teachers, [self.prompt(leaf) for leaf in asking], picks, config.expansion, self.step, self.rng, temps
             )
             self.usage.add(proposed.tokens, proposed.calls)
             self.fail(proposed.failed)
@@ -268,18 +270,15 @@ class TaskSearch:
             self.bench.fail(teacher_id, error)
 
     def close_stuck_leaves(self, leaves: Sequence[int], per_leaf: Sequence[np.ndarray], faulted: set[int]) -> set[int]:
-        """Leaves that got no new child: one whose children are all closed, some by the judge, is
-        asked again (``expansion.retries`` times), since nothing below it can be searched; then, or
-        at once for the others, it is closed: a childless one becomes a dead end (terminal, value 0),
+        """Leaves that got no new child are asked again (``expansion.retries`` times, each time hotter
+        by ``expansion.retry_heat``), since teachers often repeat the steps a leaf already has while
+        others remain; then they are closed: a childless one becomes a dead end (terminal, value 0),
         one with children stops widening. A leaf whose teacher failed (``faulted``) is only asked
         again: a fault says nothing about the state. Returns the leaves whose selection is cancelled."""
         empty = [leaf for leaf, kids in zip(leaves, per_leaf) if len(kids) == 0]
         retry = {leaf for leaf in empty if leaf in faulted}
         empty = [leaf for leaf in empty if leaf not in faulted]
         for leaf in empty:
-            kids = self.tree.children(leaf)
-            if len(kids.ids) == 0 or not kids.terminal.all() or not any(n.pruned for n in self.tree.notes.many(kids.ids)):
-                continue
             self.misses[leaf] = self.misses.get(leaf, 0) + 1
             if self.misses[leaf] <= self.config.expansion.retries:
                 retry.add(leaf)

@@ -37,6 +37,7 @@ async def propose(
     expansion: ExpansionConfig,
     step: StepRule,
     rng: np.random.Generator,
+    temperatures: Sequence[float] | None = None,
 ) -> Proposed:
     """One request per (leaf, distinct picked teacher), asking for ``count * proposals_per_teacher``
     samples of one step (``step``: its stop strings and token count). Consumes one draw of ``rng`` per request (its seed), leaves in order,
@@ -49,7 +50,7 @@ async def propose(
                 n=int(count) * expansion.proposals_per_teacher,
                 max_tokens=step.max_tokens(expansion.max_step_tokens),
                 stop=step.stops,
-                temperature=expansion.temperature,
+                temperature=expansion.temperature if temperatures is None else temperatures[row],
                 top_p=expansion.top_p,
                 seed=int(rng.integers(2**31)),
             )
