@@ -6,7 +6,7 @@ budget per puzzle; compares best-of-n of the expert with MCTS over the bundled t
 settings. ``--judge solver`` puts the exact solver in the judge's seat (the ceiling);
 ``--judge NAME`` a bundled or local judge model.
 
-    python benchmarks/search_settings_dev.py --puzzles 40 --budget 400 --judge solver
+    python benchmarks/search_settings_dev.py --puzzles 200 --settings default "no retries" --teachers expert
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import dataclasses
 import json
 import sys
 import time
+from collections.abc import Callable
 
 from mcts.baselines import best_of_n
 from mcts.run.config import DEFAULT_TEACHERS
@@ -40,14 +41,28 @@ def dev_puzzles(n: int, hard: bool) -> list[Puzzle]:
     return chosen
 
 
-SETTINGS = {
+def judged(**changes) -> Callable[[SearchConfig], SearchConfig]:
+    return lambda cfg: dataclasses.replace(cfg, judge=JudgeConfig(**changes))
+
+
+def expansion(**changes) -> Callable[[SearchConfig], SearchConfig]:
+    return lambda cfg: dataclasses.replace(cfg, expansion=dataclasses.replace(cfg.expansion, **changes))
+
+
+# name -> how it changes the default SearchConfig (None: no judge at all)
+SETTINGS: dict[str, Callable[[SearchConfig], SearchConfig] | None] = {
+    "default": lambda cfg: cfg,
     "no judge": None,
-    "prune": JudgeConfig(),
-    "prune+prior1": JudgeConfig(prior_weight=1.0),
-    "prune+value0.5": JudgeConfig(value_weight=0.5),
-    "prune+value1": JudgeConfig(value_weight=1.0),
-    "prune+prior1+value0.5": JudgeConfig(prior_weight=1.0, value_weight=0.5),
+    "prune only": judged(prior_weight=0.0, value_weight=0.0),
+    "prune+prior1": judged(value_weight=0.0),
+    "prune+value0.5": judged(prior_weight=0.0),
+    "prune+value1": judged(prior_weight=0.0, value_weight=1.0),
+    "no step credit": judged(credit=False),
+    "no retries": expansion(retries=0),
+    "retries, no heat": expansion(retry_heat=0.0),
+    "retry heat 0.5": expansion(retry_heat=0.5),
 }
+TEACHER_SETS = {"ensemble": DEFAULT_TEACHERS, "expert": DEFAULT_TEACHERS[:1]}
 
 
 def load_judge(spec: str):
@@ -62,33 +77,42 @@ def load_judge(spec: str):
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--puzzles", type=int, default=40)
-    parser.add_argument("--budget", type=int, default=400)
-    parser.add_argument("--judge", default="solver")
-    parser.add_argument("--settings", nargs="+", default=list(SETTINGS))
-    parser.add_argument("--concurrent", type=int, default=8)
-    parser.add_argument("--hard", action="store_true", help="hard dev puzzles (few first moves still reach 24)")
+    parser.add_argument("--puzzles", type=int, default=80)
+    parser.add_argument("--budgets", type=int, nargs="+", default=[200, 400, 800, 1600])
+    parser.add_argument("--judge", default="countdown-judge", help="countdown-judge | solver | a judge model path")
+    parser.add_argument("--settings", nargs="+", choices=list(SETTINGS), default=["default"])
+    parser.add_argument("--teachers", choices=list(TEACHER_SETS), default="ensemble")
+    parser.add_argument("--concurrent", type=int, default=32)
+    parser.add_argument("--hard", action="store_true", help="hard dev puzzles (few first moves still reach the target)")
+    parser.add_argument("--no-best-of-n", action="store_true", help="skip the best-of-n row")
     args = parser.parse_args(argv)
     from teachers import load_teacher
 
     tasks = [CountdownTask(p) for p in dev_puzzles(args.puzzles, args.hard)]
-    teachers = [load_teacher(s) for s in DEFAULT_TEACHERS]
+    teachers = [load_teacher(s) for s in TEACHER_SETS[args.teachers]]
     judge = load_judge(args.judge)
-    rows = {}
+    rows: dict[str, dict[int, float]] = {}
     started = time.perf_counter()
-    bon = [best_of_n(teachers[0], t, token_budget=args.budget, seed=DEV_SEED + 1000 * i) for i, t in enumerate(tasks)]
-    rows["best_of_n[expert]"] = sum(r.solved for r in bon) / len(tasks)
+    print(f"{len(tasks)} dev puzzles, teachers {args.teachers}, judge {args.judge}; solve rate per budget "
+          "(and unsolved searches that stalled)", flush=True)
+    if not args.no_best_of_n:
+        rows["best_of_n[expert]"] = {
+            b: sum(best_of_n(teachers[0], t, token_budget=b, seed=DEV_SEED + 1000 * i).solved for i, t in enumerate(tasks)) / len(tasks)
+            for b in args.budgets
+        }
+        print(f"{'best_of_n[expert]':24s} " + "  ".join(f"{v:.3f}" for v in rows["best_of_n[expert]"].values()), flush=True)
     for name in args.settings:
-        cfg = SearchConfig(budget=Budget(simulations=None, tokens=args.budget), seed=DEV_SEED)
-        if SETTINGS[name] is not None:
-            cfg = dataclasses.replace(cfg, judge=SETTINGS[name])
-        searcher = Searcher(teachers, cfg, judge=judge if SETTINGS[name] is not None else None)
-        t0 = time.perf_counter()
-        results = searcher.search_many(tasks, concurrent=args.concurrent, seeds=lambda i: DEV_SEED + i)
-        rows[name] = sum(r.solved for r in results) / len(tasks)
-        print(f"{name:24s} {rows[name]:.3f}  tokens/puzzle {sum(r.generated_tokens for r in results) / len(tasks):.0f}"
-              f"  {time.perf_counter() - t0:.0f} s", flush=True)
-    print(json.dumps({"puzzles": len(tasks), "budget": args.budget, "judge": args.judge, "solve_rate": rows,
+        change, cells = SETTINGS[name], []
+        rows[name] = {}
+        for budget in args.budgets:
+            cfg = SearchConfig(budget=Budget(simulations=None, tokens=budget), seed=DEV_SEED)
+            searcher = Searcher(teachers, change(cfg) if change else cfg, judge=judge if change else None)
+            results = searcher.search_many(tasks, concurrent=args.concurrent, seeds=lambda i: DEV_SEED + i)
+            rows[name][budget] = sum(r.solved for r in results) / len(tasks)
+            stalled = sum(r.stop_reason == "stalled" for r in results if not r.solved)
+            cells.append(f"{rows[name][budget]:.3f} ({stalled})")
+        print(f"{name:24s} " + "  ".join(cells), flush=True)
+    print(json.dumps({"puzzles": len(tasks), "teachers": args.teachers, "judge": args.judge, "solve_rate": rows,
                       "seconds": round(time.perf_counter() - started, 1)}, indent=2))
     return 0
 
