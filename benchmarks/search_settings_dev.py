@@ -49,6 +49,10 @@ def expansion(**changes) -> Callable[[SearchConfig], SearchConfig]:
     return lambda cfg: dataclasses.replace(cfg, expansion=dataclasses.replace(cfg.expansion, **changes))
 
 
+def weights(**changes) -> Callable[[SearchConfig], SearchConfig]:
+    return lambda cfg: dataclasses.replace(cfg, weights=dataclasses.replace(cfg.weights, **changes))
+
+
 # name -> how it changes the default SearchConfig (None: no judge at all)
 SETTINGS: dict[str, Callable[[SearchConfig], SearchConfig] | None] = {
     "default": lambda cfg: cfg,
@@ -61,6 +65,8 @@ SETTINGS: dict[str, Callable[[SearchConfig], SearchConfig] | None] = {
     "no retries": expansion(retries=0),
     "retries, no heat": expansion(retry_heat=0.0),
     "retry heat 0.5": expansion(retry_heat=0.5),
+    "max weight 0.9": weights(max_weight=0.9),
+    "ema rate 0.005": weights(ema_rate=0.005),
 }
 TEACHER_SETS = {"ensemble": DEFAULT_TEACHERS, "expert": DEFAULT_TEACHERS[:1]}
 

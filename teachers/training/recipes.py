@@ -1,6 +1,6 @@
 """What each bundled model is trained on, and how long: one :class:`Recipe` per model.
 
-Sizes are GPT-2 blocks of width 128 with two heads (the judge: 192, three heads; head dimension 64: vLLM's CPU attention
+Sizes are GPT-2 blocks of width 128 with two heads (head dimension 64: vLLM's CPU attention
 kernels support only some head sizes). Skill differs by data and by training length.
 """
 
@@ -19,7 +19,8 @@ TRAINING_KINDS: tuple[str, ...] = (*DATA_KINDS, JUDGE_DATA_KIND, PROSE_DATA_KIND
 
 @dataclass(frozen=True)
 class Recipe:
-    """``steps`` optimizer steps of ``batch_size`` texts from ``data`` (see ``teachers.training.data``)."""
+    """``steps`` optimizer steps of ``batch_size`` texts from ``data`` (see ``teachers.training.data``),
+    from fresh weights or, with ``init_from``, from a bundled model trained before it (same sizes)."""
 
     name: str
     data: str
@@ -30,6 +31,7 @@ class Recipe:
     seed: int = 0
     n_embd: int = 128
     n_head: int = 2
+    init_from: str | None = None
 
     def __post_init__(self) -> None:
         if self.data not in TRAINING_KINDS:
@@ -45,9 +47,12 @@ RECIPES: tuple[Recipe, ...] = (
     Recipe("countdown-noisy", data="noisy", n_layer=2, steps=500, seed=2),
     Recipe("countdown-format", data="walk", n_layer=1, steps=200, seed=3),
     Recipe("countdown-policy", data="solution", n_layer=2, steps=450, seed=4),
-    # The judge: loss on verdict tokens only (a bit or three per state), so larger batches; wider, since
-    # it must hold which sets of numbers still make the target (chosen on the judge's dev puzzles).
-    Recipe("countdown-judge", data="judge", n_layer=3, n_embd=192, n_head=3, steps=1000, batch_size=256, seed=5),
+    # The judge: loss on verdict tokens only (a bit or three per state), so larger batches. It starts
+    # from the expert, whose number embeddings already know the arithmetic: from fresh weights the
+    # one-step question (can these three numbers make the target) stayed near chance even on the
+    # judge's own training states; from the expert's they are learned (RESULTS "Judge quality").
+    Recipe("countdown-judge", data="judge", n_layer=3, steps=3000, batch_size=256, learning_rate=2e-3, seed=5,
+           init_from="countdown-expert"),
     # Sentences, not countdown: search.step = "sentence" on a real model. One narrow block, under 1 MB.
     Recipe("prose-tiny", data="prose", n_layer=1, n_embd=64, n_head=1, steps=300, batch_size=32, seed=6),
 )

@@ -23,9 +23,26 @@ WARMUP_SHARE = 0.05
 FINAL_LR_SHARE = 0.1
 
 
-def build_model(recipe: Recipe, tokenizer):
-    """A freshly initialised ``GPT2LMHeadModel`` (no dropout: the data stream never repeats exactly)."""
+def build_model(recipe: Recipe, tokenizer, models_dir: Path | None = None):
+    """A freshly initialised ``GPT2LMHeadModel`` (no dropout: the data stream never repeats exactly), or
+    the model ``recipe.init_from`` read from ``models_dir`` (where this run writes its models), else
+    from the bundled catalogue."""
     from transformers import GPT2Config, GPT2LMHeadModel
+
+    from teachers.bundled import MODELS_DIR
+
+    if recipe.init_from is not None:
+        places = [d / recipe.init_from for d in (models_dir, MODELS_DIR) if d is not None]
+        source = next((p for p in places if (p / "config.json").is_file()), None)
+        if source is None:
+            raise FileNotFoundError(f"recipe {recipe.name!r} starts from {recipe.init_from!r}, found in none of "
+                                    f"{[str(p) for p in places]}: train it first")
+        model = GPT2LMHeadModel.from_pretrained(str(source))
+        shape = (model.config.n_layer, model.config.n_embd, model.config.n_head)
+        if shape != (recipe.n_layer, recipe.n_embd, recipe.n_head) or model.config.vocab_size != len(tokenizer):
+            raise ValueError(f"recipe {recipe.name!r}: {recipe.init_from!r} is {shape}, the recipe asks "
+                             f"{(recipe.n_layer, recipe.n_embd, recipe.n_head)}")
+        return model
 
     config = GPT2Config(
         vocab_size=len(tokenizer),
@@ -167,7 +184,7 @@ def train(recipe: Recipe, out_dir: Path, log: Callable[[str], None] = print) -> 
     torch.manual_seed(recipe.seed)
     torch.use_deterministic_algorithms(True)
     tokenizer = build_tokenizer()
-    model = build_model(recipe, tokenizer)
+    model = build_model(recipe, tokenizer, out_dir.parent)
     model.train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=recipe.learning_rate, betas=(0.9, 0.98), weight_decay=0.01)
     start, recent = time.monotonic(), []
