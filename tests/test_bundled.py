@@ -3,12 +3,13 @@ different skill, and reproducible from their recipes."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
 
-from teachers.bundled import CATALOGUE, bundled_model_path, bundled_models, safetensors_parameter_count
-from teachers.training.recipes import RECIPES, Recipe
+from teachers.bundled import CATALOGUE, MODELS_DIR, bundled_model_path, bundled_models, safetensors_parameter_count
+from teachers.training.recipes import RECIPES, Recipe, recipe
 
 # Held-out Game-of-24 puzzles for the skill check (the same seed the training script reports on).
 SKILL_PUZZLES = 100
@@ -87,6 +88,26 @@ def test_every_recipe_has_a_catalogue_entry_and_bad_recipes_are_named():
         Recipe("bad", data="poems", n_layer=1, steps=1)
     with pytest.raises(ValueError, match="head dimension"):
         Recipe("bad", data="walk", n_layer=1, steps=1, n_embd=96, n_head=2)
+
+
+def test_a_recipe_that_starts_from_another_model_reads_it_or_says_what_is_missing(tmp_path):
+    from safetensors.torch import load_file
+
+    from teachers.training.tokenizer import build_tokenizer
+    from teachers.training.train import build_model
+
+    tokenizer = build_tokenizer()
+    judge = recipe("countdown-judge")
+    assert judge.init_from == "countdown-expert"
+    model = build_model(judge, tokenizer, tmp_path)  # not in tmp_path: the bundled expert
+    expert = build_model(dataclasses.replace(judge, init_from=None), tokenizer)
+    bundled = load_file(MODELS_DIR / "countdown-expert" / "model.safetensors")
+    name = "transformer.wte.weight"
+    assert (model.state_dict()[name] == bundled[name]).all() and not (expert.state_dict()[name] == bundled[name]).all()
+    with pytest.raises(FileNotFoundError, match="starts from 'nowhere'"):
+        build_model(dataclasses.replace(judge, init_from="nowhere"), tokenizer, tmp_path)
+    with pytest.raises(ValueError, match="countdown-format"):
+        build_model(dataclasses.replace(judge, init_from="countdown-format"), tokenizer, tmp_path)
 
 
 def test_the_teachers_command_lists_every_bundled_model(capsys, monkeypatch):

@@ -25,8 +25,8 @@ pass per ``batch_size`` rows). Deterministic (no sampling). ``score`` gives the 
 
 The bundled judge ``countdown-judge`` (``load_judge("countdown-judge")``) plays the role of Tree of
 Thoughts' value prompt (Yao et al. 2023, arXiv 2305.10601: "sure / likely / impossible" for partial
-Game-of-24 states), learned instead of prompted: a small GPT-2 trained on solver-labelled states of
-training-side puzzles (``teachers.training.judge_data``) to answer ``Y`` (the numbers left can still
+Game-of-24 states), learned instead of prompted: a small GPT-2 (started from ``countdown-expert``'s
+weights) trained on solver-labelled states of training-side puzzles (``teachers.training.judge_data``) to answer ``Y`` (the numbers left can still
 reach the target) or ``N`` (an invalid step, or a dead end) after the marker ``?``. Its ``judge.json``
 holds that template, those answers and the thresholds below which it says neutral (0). LMGT's
 -1 / 0 / +1 shift is how its verdict enters the reward; the search may also prune on it.
