@@ -67,6 +67,7 @@ SETTINGS: dict[str, Callable[[SearchConfig], SearchConfig] | None] = {
     "retry heat 0.5": expansion(retry_heat=0.5),
     "max weight 0.9": weights(max_weight=0.9),
     "ema rate 0.005": weights(ema_rate=0.005),
+    "max weight 0.9, ema rate 0.005": weights(max_weight=0.9, ema_rate=0.005),
 }
 TEACHER_SETS = {"ensemble": DEFAULT_TEACHERS, "expert": DEFAULT_TEACHERS[:1]}
 

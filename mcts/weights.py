@@ -74,14 +74,18 @@ class WeightsConfig:
     docstring) and ``max_contexts`` bounds the ids (depth contexts put every step at depth
     ``max_contexts - 1`` or deeper in the last one).
     ``floor`` must be at most 1/N and ``max_weight`` at least 1/N for N teachers (checked by
-    :meth:`build`); ``max_weight = None`` means 0.8 for two or more teachers and 1 for one.
+    :meth:`build`); ``max_weight = None`` means 0.9 for two or more teachers and 1 for one.
     Out-of-range values are errors, never clamped.
     """
 
     dynamic: bool = True
-    # A search credits a teacher a dozen times per task, mostly failures: the EMA must remember a few
-    # tasks (1/0.02 = 50 credits), or the weights only reflect the last task.
-    ema_rate: float = 0.02
+    # A search credits a teacher hundreds of times per task (every judged step, every finished path):
+    # at 0.02 the EMA remembered a few iterations and its noise (a std of about 0.05 on a coin-flip
+    # credit) swung the weights at temperature 0.05. With 0.005 and a cap of 0.9 the ensemble of the
+    # bundled teachers solved 0.185 / 0.380 / 0.465 / 0.640 of 200 dev puzzles at 200-1600 tokens, against
+    # 0.165 / 0.285 / 0.400 / 0.590 with 0.02 and 0.8 (benchmarks/search_settings_dev.py, RESULTS
+    # "Search settings on dev puzzles").
+    ema_rate: float = 0.005
     # Scores are success rates of credited paths, a few % on hard tasks: at 0.05 a 5-point gap is an
     # e-fold preference. (rate 0.1, temperature 0.25 left the bundled teachers near 1/N on a dev
     # puzzle set, seed 7, not the benchmark's; see benchmarks/RESULTS.md.)
@@ -126,7 +130,7 @@ class WeightsConfig:
         """``max_weight`` for ``n`` teachers (the documented default when unset)."""
         if self.max_weight is not None:
             return self.max_weight
-        return 0.8 if n > 1 else 1.0
+        return 0.9 if n > 1 else 1.0
 
     def build(self, names: Sequence[str], seed: int = 0) -> TeacherWeights:
         """Fresh weights over ``names`` with these settings; ``ValueError`` naming the key when

@@ -3,6 +3,9 @@ search package was restructured (tests/data/golden_search, recorded with the com
 
     mcts-llm search --num-tasks 4 --simulations 24 --seed 3 --out DIR   (judge off, rollouts)
 
+The weights' defaults have moved since (``ema_rate`` 0.02 -> 0.005, the cap 0.8 -> 0.9, chosen on dev
+puzzles); the replay pins the recorded ones in a config file, so it still checks the machinery.
+
 Texts, teachers, visits, node ids and verdicts must match exactly; floats to 1e-6 (priors come from
 float32 likelihoods, the weights from the native EMA). Fields added to the rows since are ignored.
 """
@@ -42,8 +45,10 @@ def _close(a, b, where: str) -> None:
 @pytest.mark.slow
 def test_a_seeded_run_reproduces_the_recorded_trajectories(tmp_path):
     out = tmp_path / "run"
-    code = main(["search", "--num-tasks", "4", "--simulations", "24", "--seed", "3", "--device", "cpu",
-                 "--no-judge", "--out", str(out)])
+    recorded = tmp_path / "recorded.toml"
+    recorded.write_text("[search.weights]\nema_rate = 0.02\nmax_weight = 0.8\n")
+    code = main(["search", "--config", str(recorded), "--num-tasks", "4", "--simulations", "24", "--seed", "3",
+                 "--device", "cpu", "--no-judge", "--out", str(out)])
     assert code == 0
     fields = ("task_id", "prompt", "steps", "final_reward", "solved", "node_ids", "parent_ids")
     got, want = _rows(out / "trajectories.jsonl"), _rows(GOLDEN / "trajectories.jsonl")
