@@ -49,6 +49,10 @@ def expansion(**changes) -> Callable[[SearchConfig], SearchConfig]:
     return lambda cfg: dataclasses.replace(cfg, expansion=dataclasses.replace(cfg.expansion, **changes))
 
 
+def selection(**changes) -> Callable[[SearchConfig], SearchConfig]:
+    return lambda cfg: dataclasses.replace(cfg, selection=dataclasses.replace(cfg.selection, **changes))
+
+
 def weights(**changes) -> Callable[[SearchConfig], SearchConfig]:
     return lambda cfg: dataclasses.replace(cfg, weights=dataclasses.replace(cfg.weights, **changes))
 
@@ -68,6 +72,8 @@ SETTINGS: dict[str, Callable[[SearchConfig], SearchConfig] | None] = {
     "max weight 0.9": weights(max_weight=0.9),
     "ema rate 0.005": weights(ema_rate=0.005),
     "max weight 0.9, ema rate 0.005": weights(max_weight=0.9, ema_rate=0.005),
+    "c_explore 2.5": selection(c_explore=2.5),
+    "widen_c 3": selection(widen_c=3.0),
 }
 TEACHER_SETS = {"ensemble": DEFAULT_TEACHERS, "expert": DEFAULT_TEACHERS[:1]}
 

@@ -66,10 +66,12 @@ def check_complete(out: Path, num_tasks: int) -> list[dict]:
     return ledger
 
 
-def final_probabilities(out: Path, ledger: list[dict]) -> np.ndarray:
+def final_scores(out: Path, ledger: list[dict]) -> np.ndarray:
+    """The teachers' EMA scores after the last task: they order the teachers even where the
+    probabilities tie (two weak teachers both held at the floor)."""
     _, weights = load_tree(out / "trees" / f"{ledger[-1]['task_id']}.tree")
     assert list(weights.names) == ["countdown-expert", "countdown-noisy", "countdown-format"]
-    return weights.probabilities()
+    return weights.scores()
 
 
 def without_timings(ledger: list[dict]) -> list[dict]:
@@ -131,10 +133,9 @@ def test_one_worker_is_the_plain_run_and_two_keep_the_weights_order(tmp_path, cl
         assert (tmp_path / "ray1" / name).read_bytes() == (tmp_path / "plain" / name).read_bytes()
     assert without_timings(one) == without_timings(plain)
     # Two workers: each task misses the credits of the one beside it; the teachers still end in the same order.
-    p_plain, p_two = final_probabilities(tmp_path / "plain", plain), final_probabilities(tmp_path / "ray2", two)
+    p_plain, p_two = final_scores(tmp_path / "plain", plain), final_scores(tmp_path / "ray2", two)
     assert len(set(p_plain)) == 3, (p_plain, p_two)  # the plain run orders all three
-    # The same order: no pair the plain run orders is inverted (two teachers both held at the same
-    # floor-level weight may tie, which says nothing about the merge).
+    # The same order: no pair the plain run orders is inverted.
     for i in range(3):
         for j in range(3):
             if p_plain[i] > p_plain[j]:
