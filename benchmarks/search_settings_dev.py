@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 from mcts.baselines import best_of_n
 from mcts.run.config import DEFAULT_TEACHERS
-from mcts.search import Budget, JudgeConfig, Searcher, SearchConfig
+from mcts.search import Budget, Searcher, SearchConfig
 from mcts.tasks.countdown import Puzzle
 from mcts.tasks.countdown_solver import generate_puzzles
 from mcts.tasks.searchable import CountdownTask
@@ -41,39 +41,28 @@ def dev_puzzles(n: int, hard: bool) -> list[Puzzle]:
     return chosen
 
 
-def judged(**changes) -> Callable[[SearchConfig], SearchConfig]:
-    return lambda cfg: dataclasses.replace(cfg, judge=JudgeConfig(**changes))
-
-
-def expansion(**changes) -> Callable[[SearchConfig], SearchConfig]:
-    return lambda cfg: dataclasses.replace(cfg, expansion=dataclasses.replace(cfg.expansion, **changes))
-
-
-def selection(**changes) -> Callable[[SearchConfig], SearchConfig]:
-    return lambda cfg: dataclasses.replace(cfg, selection=dataclasses.replace(cfg.selection, **changes))
-
-
-def weights(**changes) -> Callable[[SearchConfig], SearchConfig]:
-    return lambda cfg: dataclasses.replace(cfg, weights=dataclasses.replace(cfg.weights, **changes))
+def changed(section: str, **changes) -> Callable[[SearchConfig], SearchConfig]:
+    """A setting: the default config with ``changes`` made to its ``section`` table."""
+    return lambda cfg: dataclasses.replace(cfg, **{section: dataclasses.replace(getattr(cfg, section), **changes)})
 
 
 # name -> how it changes the default SearchConfig (None: no judge at all)
 SETTINGS: dict[str, Callable[[SearchConfig], SearchConfig] | None] = {
     "default": lambda cfg: cfg,
     "no judge": None,
-    "prune only": judged(prior_weight=0.0, value_weight=0.0),
-    "prune+prior1": judged(value_weight=0.0),
-    "prune+value0.5": judged(prior_weight=0.0),
-    "prune+value1": judged(prior_weight=0.0, value_weight=1.0),
-    "no step credit": judged(credit=False),
-    "no retries": expansion(retries=0),
-    "retries, no heat": expansion(retry_heat=0.0),
-    "retry heat 0.5": expansion(retry_heat=0.5),
-    "max weight 0.9": weights(max_weight=0.9),
-    "ema rate 0.005": weights(ema_rate=0.005),
-    "max weight 0.9, ema rate 0.005": weights(max_weight=0.9, ema_rate=0.005),
-    "c_explore 2.5": selection(c_explore=2.5),
-    "widen_c 3": selection(widen_c=3.0),
+    "prune only": changed("judge", prior_weight=0.0, value_weight=0.0),
+    "prune+prior1": changed("judge", value_weight=0.0),
+    "prune+value0.5": changed("judge", prior_weight=0.0),
+    "prune+value1": changed("judge", prior_weight=0.0, value_weight=1.0),
+    "no step credit": changed("judge", credit=False),
+    "no retries": changed("expansion", retries=0),
+    "retries, no heat": changed("expansion", retry_heat=0.0),
+    "retry heat 0.5": changed("expansion", retry_heat=0.5),
+    "max weight 0.9": changed("weights", max_weight=0.9),
+    "ema rate 0.005": changed("weights", ema_rate=0.005),
+    "max weight 0.9, ema rate 0.005": changed("weights", max_weight=0.9, ema_rate=0.005),
+    "c_explore 2.5": changed("selection", c_explore=2.5),
+    "widen_c 3": changed("selection", widen_c=3.0),
 }
 TEACHER_SETS = {"ensemble": DEFAULT_TEACHERS, "expert": DEFAULT_TEACHERS[:1]}
 

@@ -150,7 +150,9 @@ class TaskSearch:
 
         # 2. pick, 3. propose — only leaves with nothing held back (widening takes the pool first)
         asking = [leaf for leaf in leaves if not self.pool.get(leaf)]
-        contexts = [self.contexts.at(self.steps(leaf)) for leaf in asking] if self.contexts.on else None
+        # each leaf's context, read once: picking uses it here and stage 5's credit below
+        context_of = {leaf: self.contexts.at(self.steps(leaf)) for leaf in leaves} if self.contexts.on else None
+        contexts = [context_of[leaf] for leaf in asking] if context_of is not None else None
         picks = pick_teachers(self.weights, len(asking), config.expansion.teachers_per_leaf, self.bench.ids, contexts)
         fresh: dict[int, list[Candidate]] = {}
         faulted: set[int] = set()  # leaves a failed teacher left without proposals: asked again, not closed
@@ -180,8 +182,10 @@ class TaskSearch:
         scored = await self.score(parents, [c.text for c in flat], [c.ended for c in flat])
         if self.judge is not None and config.judge.prior_weight > 0:
             reweigh_priors(taken, scored, config.judge.prior_weight)
-        if self.judge is not None and config.judge.credit and config.weights.dynamic:
-            self.credit_verdicts(parents, flat, scored)
+        if self.judge is not None and config.judge.enabled and config.judge.credit and config.weights.dynamic:
+            verdicts = [None if s.outcome.terminal else s.verdict for s in scored]  # a terminal step is the path's to credit
+            step_contexts = [context_of[p] for p in parents] if context_of is not None else None
+            credit_judged_steps(self.weights, [c.teacher_ids for c in flat], verdicts, step_contexts)
         children = add_children(tree, parents, flat, scored, config.judge.scale)
         finished = self.note_finished(children, scored)
         per_leaf, start = [], 0
@@ -236,17 +240,6 @@ class TaskSearch:
         return await score_steps(
             self.task, paths, ended, self.config.terminal, self.judge, self.config.judge, self.judge_cost, self.validator
         )
-
-    def credit_verdicts(self, parents: Sequence[int], candidates: Sequence[Candidate], scored: Sequence[ScoredStep]) -> None:
-        """Stage 5's credit: the proposers of every judged (open) step, with its verdict."""
-        if not self.config.judge.enabled:
-            return
-        contexts = None
-        if self.contexts.on:
-            at = {p: self.contexts.at(self.steps(p)) for p in set(parents)}
-            contexts = [at[p] for p in parents]
-        verdicts = [None if s.outcome.terminal else s.verdict for s in scored]
-        credit_judged_steps(self.weights, [c.teacher_ids for c in candidates], verdicts, contexts)
 
     def note_finished(self, children: np.ndarray, scored: Sequence[ScoredStep]) -> list[tuple[int, float]]:
         """Records solved nodes; returns the ``(node, outcome)`` of every path that ended, the outcome
