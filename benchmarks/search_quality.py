@@ -16,8 +16,16 @@ for all of them, so best-of-n is pass@n):
                             needs the `peers` extra; ab_mcts_m only when asked for (--methods)
     mcts_single[T]          MCTS with teacher T alone
     mcts_ensemble_uniform   MCTS with every teacher at static 1/N weights
-    mcts_ensemble_dynamic   MCTS with the dynamic teacher weights (learned across the puzzles)
+    mcts_ensemble_global    MCTS with dynamic teacher weights, one set for every step (no contexts)
+    mcts_ensemble_dynamic   MCTS with dynamic teacher weights per context (the step's depth), backing
+                            off to the global ones while a context has little evidence
     oracle_judge_mcts       dynamic MCTS with the exact solver as its judge: a ceiling, not a method
+
+Teachers (--teacher-set): `ladder` (default: expert, noisy, format-only; one teacher is best
+everywhere) or `complementary` (countdown-opener, right on the first step and careless on the last,
+and countdown-closer, the other way round). A set with a known best teacher per context adds the
+`oracle_mix` teacher to the per-teacher rows (greedy, best_of_n, mcts_single): every step written by
+the teacher that is best at its depth (mcts/baselines/routed.py), a reference, not a method.
 
 The judge (--judge): `countdown-judge` (the bundled judge, when it exists; otherwise a printed note
 and no judge), `solver` (the exact solver, mcts/tasks/countdown_judge.py), `none`, or a model path.
@@ -49,8 +57,9 @@ from rich.console import Console
 
 from mcts import WeightsConfig
 from mcts.baselines import beam_search, best_of_n_many, greedy, tot_bfs
+from mcts.baselines.routed import RoutedTeacher
 from mcts.baselines.treequest_peer import PeerUnavailable, ab_mcts, make_algorithm
-from mcts.run.config import DEFAULT_TEACHERS
+from mcts.run.config import TEACHER_SETS
 from mcts.search import Budget, Searcher, SearchConfig
 from mcts.tasks.countdown import load_puzzles
 from mcts.tasks.countdown_judge import SolverJudge
@@ -58,12 +67,15 @@ from mcts.tasks.countdown_solver import HARD_MAX_WINNING_FIRST_MOVES, generate_p
 from mcts.tasks.searchable import CountdownTask
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from search_quality_report import floor_checks, plot, print_table  # noqa: E402
+from search_quality_report import ensemble_floor_checks, floor_checks, plot, print_table  # noqa: E402
 
 DEFAULT_JUDGE = "countdown-judge"
 PER_TEACHER = ("greedy", "best_of_n", "mcts_single")
 SHARED = ("best_of_n_union", "tot_bfs", "beam", "ab_mcts_a", "ab_mcts_m",
-          "mcts_ensemble_uniform", "mcts_ensemble_dynamic", "oracle_judge_mcts")
+          "mcts_ensemble_uniform", "mcts_ensemble_global", "mcts_ensemble_dynamic", "oracle_judge_mcts")
+ORACLE_MIX = "oracle_mix"
+# The teacher that is best at each depth, for the sets that have one: index into the set's teachers.
+ORACLE_ROUTES = {"complementary": lambda depth: 0 if depth == 0 else 1}
 ASK_ONLY = ("ab_mcts_m",)  # run only when --methods names them
 
 
@@ -143,9 +155,12 @@ def search_rows(results) -> list[dict]:
 class Methods:
     """Runs one named method on the tasks at one budget; returns per-task rows."""
 
-    def __init__(self, teachers, judge, args) -> None:
+    def __init__(self, teachers, judge, args, oracle: RoutedTeacher | None = None) -> None:
         self.teachers, self.judge, self.args = teachers, judge, args
         self.by_name = {t.name: t for t in teachers}
+        if oracle is not None:
+            self.by_name[oracle.name] = oracle
+        self.final_weights: dict[str, dict] = {}  # method -> {context: {teacher: probability}} after its last run
 
     def run(self, method: str, tasks, budget: int) -> list[dict]:
         family, _, rest = method.partition("[")
@@ -164,16 +179,28 @@ class Methods:
         if family in ("ab_mcts_a", "ab_mcts_m"):
             return baseline_rows(ab_mcts(everyone, tasks, token_budget=budget, judge=judge, variant=family[-1], seed=seed))
         if family == "mcts_single":
-            return self.mcts([teacher], tasks, budget, dynamic=True, judge=judge)
+            return self.mcts(method, [teacher], tasks, budget, weights=WeightsConfig(), judge=judge)
         if family == "oracle_judge_mcts":
-            return self.mcts(everyone, tasks, budget, dynamic=True, judge=SolverJudge())
-        return self.mcts(everyone, tasks, budget, dynamic=family == "mcts_ensemble_dynamic", judge=judge)
+            return self.mcts(method, everyone, tasks, budget, weights=WeightsConfig(context="depth"), judge=SolverJudge())
+        weights = {"mcts_ensemble_uniform": WeightsConfig(dynamic=False), "mcts_ensemble_global": WeightsConfig(),
+                   "mcts_ensemble_dynamic": WeightsConfig(context="depth")}[family]
+        return self.mcts(method, everyone, tasks, budget, weights=weights, judge=judge)
 
-    def mcts(self, teachers, tasks, budget: int, *, dynamic: bool, judge) -> list[dict]:
+    def mcts(self, method: str, teachers, tasks, budget: int, *, weights: WeightsConfig, judge) -> list[dict]:
         seed = self.args.seed
-        config = SearchConfig(budget=Budget(simulations=None, tokens=budget), weights=WeightsConfig(dynamic=dynamic), seed=seed)
+        config = SearchConfig(budget=Budget(simulations=None, tokens=budget), weights=weights, seed=seed)
         searcher = Searcher(teachers, config, judge=judge)
-        return search_rows(searcher.search_many(tasks, concurrent=self.args.concurrent, seeds=lambda i: seed + i))
+        rows = search_rows(searcher.search_many(tasks, concurrent=self.args.concurrent, seeds=lambda i: seed + i))
+        self.final_weights[method] = weight_table(searcher.weights)
+        return rows
+
+
+def weight_table(weights, contexts: int = 4) -> dict[str, dict[str, float]]:
+    """``{"global" | depth: {teacher: probability}}`` of learned weights (depth contexts 0..contexts-1)."""
+    rows = {"global": weights.probabilities()}
+    if weights.num_contexts:
+        rows.update({str(c): weights.probabilities(c) for c in range(min(contexts, weights.max_contexts))})
+    return {key: {name: round(float(p), 4) for name, p in zip(weights.names, probs)} for key, probs in rows.items()}
 
 
 def skip_unavailable(methods: list[str], console: Console) -> list[str]:
@@ -208,7 +235,9 @@ def parse_args(argv):
     parser.add_argument("--data", help="countdown puzzles JSONL instead of generated ones")
     parser.add_argument("--hard", action="store_true",
                         help=f"hard puzzles: at most {HARD_MAX_WINNING_FIRST_MOVES} distinct first moves keep the target reachable")
-    parser.add_argument("--teacher", dest="teachers", action="append", help="teacher spec (repeatable)")
+    parser.add_argument("--teacher", dest="teachers", action="append", help="teacher spec (repeatable; replaces --teacher-set)")
+    parser.add_argument("--teacher-set", choices=sorted(TEACHER_SETS), default="ladder",
+                        help="bundled teachers: ladder (expert, noisy, format-only) or complementary (opener, closer)")
     parser.add_argument("--judge", default=DEFAULT_JUDGE, help="countdown-judge | solver | none | a model path")
     parser.add_argument("--methods", nargs="+", help="a subset: method names or families (best_of_n = every teacher's row)")
     parser.add_argument("--budgets", type=int, nargs="+", default=[100, 200, 400, 800, 1600], help="per-puzzle token budgets")
@@ -242,14 +271,16 @@ def main(argv=None) -> int:
     # Held-out side of the split: the bundled models never trained on these number sets.
     puzzles = load_puzzles(args.data) if args.data else generate_puzzles(args.puzzles, seed=args.seed, split="heldout", hard=args.hard)
     tasks = [CountdownTask(p) for p in puzzles]
-    teachers = [load_teacher(spec) for spec in (args.teachers or DEFAULT_TEACHERS)]
+    teachers = [load_teacher(spec) for spec in (args.teachers or TEACHER_SETS[args.teacher_set])]
+    route = None if args.teachers else ORACLE_ROUTES.get(args.teacher_set)
+    oracle = RoutedTeacher(teachers, route, name=ORACLE_MIX) if route else None
     judge = load_judge(args.judge, console)
     started = time.perf_counter()
     try:
         names = [t.name for t in teachers]
-        methods = skip_unavailable(method_names(args.methods, names), console)
+        methods = skip_unavailable(method_names(args.methods, names + [ORACLE_MIX] * bool(oracle)), console)
         best, dev = choose_best_teacher(teachers, args, puzzles, console)
-        runner = Methods(teachers, judge, args)
+        runner = Methods(teachers, judge, args, oracle)
         curves: dict[str, list[dict]] = {m: [] for m in methods}
         for budget in args.budgets:
             for method in methods:
@@ -261,14 +292,20 @@ def main(argv=None) -> int:
         for t in teachers:
             t.close()
     floors = floor_checks(curves, f"best_of_n[{best}]", args.budgets)
-    for line in floors["lines"]:
+    teacher_set = "custom" if args.teachers else args.teacher_set
+    ensemble = ensemble_floor_checks(curves, teacher_set, names, runner.final_weights.get("mcts_ensemble_dynamic"),
+                                     route, ORACLE_MIX)
+    for line in floors["lines"] + ensemble["lines"]:
         console.print(line)
+    for method, table in runner.final_weights.items():
+        console.print(f"final weights of {method} (last budget): {table}")
     seconds = round(time.perf_counter() - started, 1)
     console.print(f"{len(tasks)} puzzles, judge {args.judge!r}, {seconds} s")
     if args.json:
         report = {"puzzles": len(tasks), "curves": curves, "budgets": args.budgets, "best_teacher": best, "dev": dev,
                   "judge": args.judge if judge is not None or args.judge == "none" else "none (fallback)",
-                  "hard": args.hard, "teachers": names, "floors": floors["results"], "seconds": seconds}
+                  "hard": args.hard, "teacher_set": teacher_set, "teachers": names, "floors": floors["results"],
+                  "ensemble_floors": ensemble["results"], "final_weights": runner.final_weights, "seconds": seconds}
         args.json.write_text(json.dumps(report, indent=2) + "\n")
     if args.plot:
         plot(curves, args.plot)

@@ -27,6 +27,9 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "countdown-policy": ("policy", "briefly trained on correct solutions: a weak start for GRPO"),
     "countdown-noisy": ("noisy", "trained on a mix of solutions, wasted steps and wrong arithmetic"),
     "countdown-format": ("format-only", "trained on random valid steps: knows the format, not the goal"),
+    # The complementary pair: neither solves alone, each is right where the other slips.
+    "countdown-opener": ("opener", "opens like a solution, slips on the last step's arithmetic"),
+    "countdown-closer": ("closer", "slips on the first step's arithmetic, closes any good start exactly"),
     "countdown-judge": ("judge", "says whether a state can still reach the target (value.load_judge); not a teacher"),
     "prose-tiny": ("prose", "writes short sentences about a topic (search.step = \"sentence\"); not a countdown teacher"),
 }

@@ -66,3 +66,21 @@ def test_search_quality_compares_methods_and_writes_the_curves(tmp_path):
             assert 0 <= p["solve_rate"] <= 1 and p["tokens"] > 0
     assert report["best_teacher"] in teachers and report["dev"]["puzzles"] == 3
     assert report["curves"]["tot_bfs"][0]["judge_calls"] > 0
+
+
+def test_search_quality_on_the_complementary_set_has_the_oracle_mix_and_global_rows(tmp_path):
+    out = tmp_path / "sq.json"
+    run_script("search_quality.py", "--teacher-set", "complementary", "--puzzles", "3", "--budgets", "60", "--dev-puzzles", "3",
+               "--judge", "solver", "--methods", "best_of_n", "mcts_single", "mcts_ensemble_uniform", "mcts_ensemble_global",
+               "mcts_ensemble_dynamic", "--json", str(out))
+    report = json.loads(out.read_text())
+    pair = ["countdown-opener", "countdown-closer"]
+    assert report["teacher_set"] == "complementary" and report["teachers"] == pair
+    assert set(report["curves"]) == {*(f"{f}[{t}]" for f in ("best_of_n", "mcts_single") for t in [*pair, "oracle_mix"]),
+                                     "mcts_ensemble_uniform", "mcts_ensemble_global", "mcts_ensemble_dynamic"}
+    weights = report["final_weights"]
+    assert set(weights["mcts_ensemble_global"]) == {"global"}  # no contexts
+    assert "0" in weights["mcts_ensemble_dynamic"] and set(weights["mcts_ensemble_dynamic"]["0"]) == set(pair)
+    floors = report["ensemble_floors"]
+    assert "dynamic > global > uniform at every budget" in floors
+    assert any(k.startswith("oracle mix best-of-N") for k in floors)

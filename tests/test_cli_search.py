@@ -52,3 +52,21 @@ def test_a_bad_teacher_path_is_one_clear_error(tmp_path, capsys):
     assert code == 2
     err = capsys.readouterr().err
     assert "no-such-model" in err
+
+
+@pytest.mark.slow
+def test_a_run_with_per_context_weights_shows_each_contexts_leader_live_and_plots_them(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    config = tmp_path / "run.toml"
+    config.write_text('[search.weights]\ncontext = "depth"\n')
+    out = tmp_path / "run"
+    assert main(["search", "--config", str(config), "--num-tasks", "2", "--simulations", "12", "--seed", "3",
+                 "--out", str(out), "--min-free-mb", "0"]) == 0
+    live = capsys.readouterr().err  # the live table goes to stderr
+    assert "context 0: countdown-" in live and "leads" in live
+    assert main(["show", str(out)]) == 0
+    assert "weights per context" in capsys.readouterr().out
+    from PIL import Image
+
+    with Image.open(out / "weights_contexts.png") as image:
+        assert image.size[0] > image.size[1] > 100  # panels side by side

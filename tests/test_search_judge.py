@@ -247,3 +247,42 @@ def test_a_leaf_that_brings_nothing_new_is_asked_again_hotter_then_closed():
     asked = [r.temperature for r in teacher.requests if r.prompt == root_prompt and r.stop]
     assert asked == [1.0, 1.0, 1.5, 2.0, 2.5], asked  # the first answer, then 1 + retries asks, hotter each time
     assert result.stop_reason == "stalled" and result.tree.num_children(0) == 1
+
+
+class CountingValue:
+    """The solver's truth as a value function (a real product component), recording every state asked."""
+
+    def __init__(self):
+        from value.countdown_truth import SolverValueFn
+
+        self.inner, self.asked = SolverValueFn(), []
+
+    def value(self, states):
+        self.asked.extend(states)
+        return self.inner.value(states)
+
+
+def test_value_scored_steps_credit_their_proposers_with_the_value_change():
+    from mcts.search.evaluate import ValueEvaluator
+    from mcts.search.config import EvaluationConfig
+
+    teachers = [OracleTeacher("careful", 1.0), OracleTeacher("careless", 0.0)]
+    gaps, asked = {}, {}
+    for credit in (True, False):
+        value = CountingValue()
+        cfg = config(budget=Budget(simulations=4), evaluation=EvaluationConfig(mode="value", value_credit=credit))
+        searcher = Searcher(teachers, cfg, evaluator=lambda: ValueEvaluator(value))
+        searcher.search(tasks(1)[0])
+        scores = searcher.weights.scores()
+        gaps[credit], asked[credit] = scores[0] - scores[1], value.asked
+    assert gaps[True] > 2 * max(gaps[False], 0.0) and gaps[True] > 0, gaps
+    # the root's estimate is asked once, for the first children's baseline; never without credit
+    assert sum(len(s.steps) == 0 for s in asked[True]) == 1 and not any(len(s.steps) == 0 for s in asked[False])
+
+
+def test_the_value_change_outcome_is_neutral_for_a_step_that_keeps_the_value():
+    from mcts.search.credit import value_change_outcome
+
+    assert value_change_outcome(0.7, 0.7) == 0.5
+    assert value_change_outcome(1.0, 0.0) == 1.0 and value_change_outcome(0.0, 1.0) == 0.0
+    assert value_change_outcome(0.6, 0.4) == pytest.approx(0.6)

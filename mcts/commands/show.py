@@ -1,5 +1,5 @@
-"""``mcts-llm show RUN_DIR``: a run's summary, one task's tree, and a PNG of the teacher weights
-(``--html [PATH]``: also the whole run as one offline HTML page, as ``mcts-llm report`` writes it)."""
+"""``mcts-llm show RUN_DIR``: a run's summary, one task's tree, and a PNG of the teacher weights (and,
+for a run with per-context weights, ``weights_contexts.png``: one panel per context) (``--html [PATH]``: also the whole run as one offline HTML page, as ``mcts-llm report`` writes it)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.markup import escape
 
-    from mcts.run.report import plot_weights, summary_table, tasks_table, tree_view
+    from mcts.run.report import plot_context_weights, plot_weights, summary_table, tasks_table, tree_view
     from mcts.run.rundir import RunDir
 
     console = Console()
@@ -40,6 +40,9 @@ def run(args: argparse.Namespace) -> int:
         if task is not None:
             console.print(tree_view(run_dir, task, depth=args.depth, width=args.width))
             console.print(f"weights plot: {plot_weights(run_dir, Path(args.plot) if args.plot else None)}")
+            per_context = plot_context_weights(run_dir)
+            if per_context is not None:
+                console.print(f"weights per context: {per_context}")
     except (FileNotFoundError, ValueError) as err:
         console.print(f"[red]error:[/red] {escape(str(err))}")
         return 2

@@ -32,6 +32,12 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 DEFAULT_TEACHERS = ("hf:countdown-expert", "hf:countdown-noisy", "hf:countdown-format")
+# Bundled teacher sets: a skill ladder (the default: one teacher is best everywhere) and a
+# complementary pair (the opener is right on the first step, the closer after it).
+TEACHER_SETS: dict[str, tuple[str, ...]] = {
+    "ladder": DEFAULT_TEACHERS,
+    "complementary": ("hf:countdown-opener", "hf:countdown-closer"),
+}
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Reading a run directory back: a summary table, one task's tree, and a plot of the teacher weights."""
+"""Reading a run directory back: a summary table, one task's tree, and plots of the teacher weights
+(after every task; and, for a run with per-context weights, in each context over the run's credits)."""
 
 from __future__ import annotations
 
@@ -96,6 +97,51 @@ def plot_weights(run: RunDir, out: Path | None = None) -> Path:
     ax.legend()
     fig.tight_layout()
     out = out or run.path / "weights.png"
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    return out
+
+
+def last_saved_weights(run: RunDir):
+    """The teacher weights saved with the run's last finished task (every context and its history), or None."""
+    from mcts.tree_io import load_tree
+
+    for row in reversed(read_jsonl_rows(run.tasks)):
+        path = run.tree_path(row["task_id"])
+        if path.exists():
+            return load_tree(path)[1]
+    return None
+
+
+def plot_context_weights(run: RunDir, out: Path | None = None, max_panels: int = 6) -> Path | None:
+    """A PNG with one panel per context that was credited in (the first ``max_panels``): each teacher's
+    probability in that context after every credit that touched it, on the run's common credit axis
+    (``TeacherWeights.history_rows``), read from the weights saved with the last finished task. None
+    for a run without contexts."""
+    weights = last_saved_weights(run)
+    if weights is None:
+        return None
+    contexts = [c for c in range(weights.num_contexts) if weights.evidence(c) > 0][:max_panels]
+    if not contexts:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(contexts), figsize=(3.2 * len(contexts) + 1, 3.4), sharey=True, squeeze=False)
+    for ax, context in zip(axes[0], contexts):
+        history, at = weights.history(context), weights.history_rows(context)
+        for j, name in enumerate(weights.names):
+            ax.plot(at, history[:, j], label=name)
+        ax.set_title(f"context {context} ({weights.evidence(context)} credits)", fontsize=9)
+        ax.set_xlabel("credits (whole run)")
+        ax.set_ylim(0, 1)
+    axes[0][0].set_ylabel("teacher probability")
+    axes[0][-1].legend(fontsize=7)
+    fig.suptitle("teacher weights per context")
+    fig.tight_layout()
+    out = out or run.path / "weights_contexts.png"
     fig.savefig(out, dpi=120)
     plt.close(fig)
     return out

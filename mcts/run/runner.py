@@ -56,13 +56,23 @@ class RunTotals:
         self.seconds += float(row["seconds"])
 
 
+LIVE_CONTEXTS = 8  # context rows the live table shows at most
+
+
 def weights_table(weights: TeacherWeights) -> Table:
+    """The global probabilities, then, with per-context weights, the leading teacher of each context."""
     table = Table(title="teacher weights", expand=False)
     table.add_column("teacher")
     table.add_column("p", justify="right")
     table.add_column("", justify="left")
     for name, p in zip(weights.names, weights.probabilities()):
         table.add_row(name, f"{p:.3f}", "█" * int(round(p * 30)))
+    for context in range(min(weights.num_contexts, LIVE_CONTEXTS)):  # none without per-context weights
+        if weights.evidence(context):
+            probs = weights.probabilities(context)
+            lead = int(probs.argmax())
+            table.add_row(f"context {context}: {weights.names[lead]}", f"{probs[lead]:.3f}",
+                          f"leads ({weights.evidence(context)} credits)")
     return table
 
 

@@ -85,6 +85,12 @@ class EvaluationConfig:
     value function in ``(1 - blend) * rollout + blend * value`` (mode ``"blend"``). ``value_net`` is a
     directory written by ``value.ValueNet.save``: modes ``"value"`` and ``"blend"`` read it (see
     ``mcts.run.setup.build_evaluator``).
+
+    ``value_credit``: where a value function scores a new child (modes ``"value"`` and ``"blend"``), the
+    teachers that proposed its step are credited at once with the value change it made,
+    ``clip(0.5 + (u(child) - u(parent)) / 2, 0, 1)``, ``u`` the estimate mapped onto [0, 1] by the task's
+    return range (the parent's estimate asked of the value function when it has none yet, e.g. the
+    root); a step that keeps the value is a neutral 0.5, like a neutral verdict.
     """
 
     mode: str = "rollout"
@@ -95,8 +101,10 @@ class EvaluationConfig:
     rollout_temperature: float = 1.0
     blend: float = 0.5
     value_net: str | None = None
+    value_credit: bool = True
 
     def __post_init__(self) -> None:
+        _check(isinstance(self.value_credit, bool), f"evaluation.value_credit must be true or false, got {self.value_credit!r}")
         _check(self.mode in ("rollout", "value", "blend"), f"evaluation.mode must be rollout|value|blend, got {self.mode!r}")
         _check(self.rollout_max_tokens >= 1, f"evaluation.rollout_max_tokens must be >= 1, got {self.rollout_max_tokens}")
         _check(0 <= self.blend <= 1, f"evaluation.blend must be in [0, 1], got {self.blend}")

@@ -1,5 +1,6 @@
-"""Credit the teachers: a step's proposers as soon as the judge scores it (stage 5), and every
-teacher along a path once it finishes (stage 9)."""
+"""Credit the teachers: a step's proposers as soon as the judge scores it (stage 5) or a value
+function scores the state it leads to (stage 7), and every teacher along a path once it finishes
+(stage 9)."""
 
 from __future__ import annotations
 
@@ -72,9 +73,25 @@ def credit_judged_steps(
     ``(v + 1) / 2``, in the context the step was drawn in. A step several teachers proposed (merged)
     credits each of them in full: each proposed exactly that step. ``None``: not judged (a terminal
     step, which its path's outcome credits), nothing to credit."""
-    for k, (ids, verdict) in enumerate(zip(proposers, verdicts)):
-        if verdict is None:
+    outcomes = [None if v is None else (v + 1.0) / 2.0 for v in verdicts]
+    credit_steps(weights, proposers, outcomes, contexts)
+
+
+def value_change_outcome(child: float, parent: float) -> float:
+    """The outcome a step is credited with from the value estimates (each in [0, 1]) it moved between."""
+    return min(1.0, max(0.0, 0.5 + (child - parent) / 2.0))
+
+
+def credit_steps(
+    weights: TeacherWeights,
+    proposers: Sequence[Sequence[int]],
+    outcomes: Sequence[float | None],
+    contexts: Sequence[int] | None = None,
+) -> None:
+    """Credit each step's outcome in [0, 1] to every one of its proposers (``None``: nothing to credit)."""
+    for k, (ids, outcome) in enumerate(zip(proposers, outcomes)):
+        if outcome is None:
             continue
         context = NO_CONTEXT if contexts is None else contexts[k]
         for teacher in ids:
-            weights.update(int(teacher), (verdict + 1.0) / 2.0, None if context == NO_CONTEXT else context)
+            weights.update(int(teacher), outcome, None if context == NO_CONTEXT else context)

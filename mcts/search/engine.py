@@ -29,8 +29,8 @@ import numpy as np
 from mcts.search.bench import TeacherBench
 from mcts.search.config import SearchConfig
 from mcts.search.context import StepContexts
-from mcts.search.credit import ReturnRange, credit_finished, credit_judged_steps
-from mcts.search.evaluate import Evaluation, LeafEvaluator, LeafToEvaluate, Rollout, chosen_children
+from mcts.search.credit import ReturnRange, credit_finished, credit_judged_steps, credit_steps, value_change_outcome
+from mcts.search.evaluate import Evaluation, LeafEvaluator, LeafToEvaluate, Rollout, chosen_children, value_function_of
 from mcts.search.grow import add_children
 from mcts.search.merge import Candidate, admit, leaf_candidates
 from mcts.search.pick import pick_teachers
@@ -90,6 +90,7 @@ class TaskSearch:
         self.returns = returns or ReturnRange()
         self.prefix_return = 0.0  # the task rewards of the steps above the root, after a reroot
         self.misses: dict[int, int] = {}  # leaf -> expansions that brought nothing new
+        self.estimates: dict[int, float] = {}  # node -> the value function's estimate, mapped onto [0, 1]
         self.solved: list[int] = []
         self.prefix: tuple[str, ...] = ()  # steps above the root, after a reroot
 
@@ -202,8 +203,10 @@ class TaskSearch:
         chosen = chosen_children([tree.nodes(k).prior for k in per_leaf], per_leaf, open_scored)
         verdicts = {int(c): s.verdict for c, s in zip(children, scored)}
         values = np.zeros(len(selection), dtype=np.float64)
-        values[open_mask], chain_finished = await self.evaluate(chosen, verdicts)
+        values[open_mask], chain_finished, estimates = await self.evaluate(chosen, verdicts)
         finished += chain_finished
+        if estimates and config.weights.dynamic and config.evaluation.value_credit:
+            self.credit_value_changes(estimates, dict(zip(map(int, children), zip(parents, flat))), context_of)
 
         # 8. back up — from the evaluated child, so it records its own visit and Q
         keep = np.asarray([int(x) not in stuck for x in selection.leaves])
@@ -301,16 +304,17 @@ class TaskSearch:
 
     async def evaluate(
         self, chosen: Sequence[int | None], verdicts: dict[int, float]
-    ) -> tuple[np.ndarray, list[tuple[int, float]]]:
+    ) -> tuple[np.ndarray, list[tuple[int, float]], dict[int, float]]:
         """Per leaf, the discounted return below its chosen child (0 where there is none or it is
         terminal), blended with the judge's verdict read as a value when ``judge.value_weight > 0``;
-        also the paths that the rollouts finished."""
+        also the paths that the rollouts finished, and the value function's estimates of the chosen
+        children mapped onto [0, 1] (none without a value function)."""
         values = np.zeros(len(chosen), dtype=np.float64)
         rows = [(i, c) for i, c in enumerate(chosen) if c is not None]
         terminal = self.tree.nodes([c for _, c in rows]).terminal if rows else np.zeros(0, dtype=bool)
         rows = [(i, c) for (i, c), t in zip(rows, terminal) if not t]
         if not rows:
-            return values, []
+            return values, [], {}
         w = self.config.judge.value_weight if self.judge is not None else 0.0
         discount = self.config.selection.discount
         if w > 0:
@@ -318,7 +322,7 @@ class TaskSearch:
             judged = np.asarray([discount * (low + (verdicts[c] + 1) / 2 * (high - low)) for _, c in rows])
             if w >= 1:  # the verdict is the whole value: no rollout to pay for
                 values[[i for i, _ in rows]] = judged
-                return values, []
+                return values, [], {}
         leaves = []
         for _, child in rows:
             steps = self.steps(child)
@@ -339,7 +343,30 @@ class TaskSearch:
             values[i] = discount * (v * float(estimates[k]) + (1 - v) * chain_returns[k])
             if w > 0:
                 values[i] = (1 - w) * values[i] + w * judged[k]
-        return values, finished
+        if evaluation.values is None:
+            return values, finished, {}
+        return values, finished, {c: self.unit_value(float(e)) for (_, c), e in zip(rows, estimates)}
+
+    def unit_value(self, estimate: float) -> float:
+        """A value estimate mapped onto [0, 1] by the task's return range (0..1 without one)."""
+        low, high = getattr(self.task, "return_range", None) or (0.0, 1.0)
+        return min(1.0, max(0.0, (estimate - low) / (high - low))) if high > low else 0.5
+
+    def credit_value_changes(self, estimates: dict[int, float], origin: dict[int, tuple[int, Candidate]],
+                             context_of: dict[int, int] | None) -> None:
+        """Credit each value-scored child's proposers with the value change its step made (see
+        ``EvaluationConfig.value_credit``); the parents the value function has not scored yet are
+        scored now, in one call."""
+        value_fn = value_function_of(self.evaluator)
+        self.estimates.update(estimates)
+        unknown = sorted({origin[c][0] for c in estimates if origin[c][0] not in self.estimates})
+        if unknown and value_fn is not None:
+            states = [ScoredText(self.task.prompt, tuple(self.steps(p)), self.task.reference, self.task.id) for p in unknown]
+            self.estimates.update(zip(unknown, (self.unit_value(float(e)) for e in value_fn.value(states))))
+        kids = [c for c in estimates if origin[c][0] in self.estimates]
+        outcomes = [value_change_outcome(estimates[c], self.estimates[origin[c][0]]) for c in kids]
+        contexts = [context_of[origin[c][0]] for c in kids] if context_of is not None else None
+        credit_steps(self.weights, [origin[c][1].teacher_ids for c in kids], outcomes, contexts)
 
     async def add_chains(self, children: Sequence[int], evaluation: Evaluation) -> tuple[np.ndarray, list[tuple[int, float]]]:
         """Score every rollout chain's steps in one batch, cut each at its first terminal (or pruned)
@@ -396,4 +423,5 @@ class TaskSearch:
         self.solved = [int(old_to_new[n]) for n in self.solved if old_to_new[n] >= 0]
         self.pool = {int(old_to_new[n]): c for n, c in self.pool.items() if old_to_new[n] >= 0}
         self.misses = {int(old_to_new[n]): m for n, m in self.misses.items() if old_to_new[n] >= 0}
+        self.estimates = {int(old_to_new[n]): u for n, u in self.estimates.items() if old_to_new[n] >= 0}
         assert int(old_to_new[node]) == ROOT

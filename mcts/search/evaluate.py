@@ -140,6 +140,13 @@ class Blend:
         return by_rollout
 
 
+def value_function_of(evaluator: object) -> ValueFn | None:
+    """The value function behind an evaluator (:class:`ValueEvaluator`, or a :class:`Blend`'s), if any."""
+    if isinstance(evaluator, Blend):
+        evaluator = evaluator.value
+    return evaluator.value_fn if isinstance(evaluator, ValueEvaluator) else None
+
+
 def chosen_children(priors: Sequence[np.ndarray], kids: Sequence[np.ndarray], open_: Sequence[np.ndarray]) -> list[int | None]:
     """Per leaf, the new child to evaluate: the most probable one the judge did not prune (the most
     probable of all when every one was pruned); None for a leaf without new children."""

@@ -7,7 +7,16 @@ so held-out Game-of-24 puzzles measure generalisation. Three kinds of responses:
 - ``solution``: a random correct solution (the expert's and the policy's data);
 - ``noisy``: a mix of correct solutions, walks of random valid steps (wasted steps that miss the
   target) and solutions with one wrong-arithmetic step;
-- ``walk``: random valid steps only, ignoring the target (the format-only model's data).
+- ``walk``: random valid steps only, ignoring the target (the format-only model's data);
+- ``opener`` and ``closer``, the complementary pair (each good at the part of the job the other is
+  bad at, RESULTS "Complementary teachers"): the opener writes a correct solution's first step, then
+  random valid steps that ignore the target, the last one claiming a result off by 1..3 (it opens
+  well and is careless after); the closer writes a first
+  step with such a slip (it opens badly) and, from any state a correct prefix reaches, the rest of a
+  correct solution (it closes exactly). Its closing examples are a solution with its first 1..k-2
+  steps *given*: part of the text, not of the loss (:class:`TrainingText`), so the closer learns to
+  continue them, never to write them; its opening examples are the slipped first step alone, with no
+  end-of-text after it.
 """
 
 from __future__ import annotations
@@ -15,17 +24,20 @@ from __future__ import annotations
 import itertools
 import random
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Literal
 
 from mcts.tasks.countdown import Puzzle, format_prompt, format_step
 from mcts.tasks.countdown_solver import after_move, generate_puzzles, is_solvable, legal_moves, puzzle_split, solve
 
-DataKind = Literal["solution", "noisy", "walk"]
-DATA_KINDS: tuple[str, ...] = ("solution", "noisy", "walk")
+DataKind = Literal["solution", "noisy", "walk", "opener", "closer"]
+DATA_KINDS: tuple[str, ...] = ("solution", "noisy", "walk", "opener", "closer")
 
 # Shares of each response type in the noisy data (the rest are correct solutions).
 NOISY_WALK_SHARE = 0.35
 NOISY_WRONG_ARITHMETIC_SHARE = 0.25
+# Share of the closer's examples that teach its (slipped) opening; the rest teach it to close.
+CLOSER_OPENING_SHARE = 0.3
 # Share of Game-of-24 puzzles in every mix; the rest have other targets and 3 or 4 numbers.
 GAME24_SHARE = 0.5
 
@@ -63,15 +75,57 @@ def wrong_arithmetic(numbers: tuple[int, ...], target: int, rng: random.Random) 
     available = numbers
     for line in steps[:cut]:
         available = _remaining_of(line)
-    move = rng.choice(legal_moves(available))
+    line = slipped_step(available, rng.choice(legal_moves(available)), rng)
+    return [*steps[:cut], line, *random_walk(_remaining_of(line), rng)]
+
+
+def slipped_step(available: tuple[int, ...], move: tuple[int, str, int], rng: random.Random) -> str:
+    """``move`` on ``available`` written with its result off by 1..3 (the ``(left: ...)`` list agrees with it)."""
     true_value = after_move(available, move)[-1]
     wrong_value = true_value + rng.choice([-3, -2, -1, 1, 2, 3])
     if wrong_value < 0:
         wrong_value = true_value + 1
-    rest = list(after_move(available, move)[:-1])
+    rest = after_move(available, move)[:-1]
     left, op, right = move
-    line = f"{left}{op}{right}={wrong_value} (left: {' '.join(map(str, (*rest, wrong_value)))})\n"
-    return [*steps[:cut], line, *random_walk((*rest, wrong_value), rng)]
+    return f"{left}{op}{right}={wrong_value} (left: {' '.join(map(str, (*rest, wrong_value)))})\n"
+
+
+def careless_after_opening(puzzle: Puzzle, rng: random.Random) -> list[str]:
+    """The opener's response: the first step of a random correct solution, then random valid steps
+    that ignore the target, the last of them slipped (:func:`slipped_step`)."""
+    solution = solve(puzzle.numbers, puzzle.target, rng)
+    assert solution is not None, f"training puzzle {puzzle} has no solution"
+    steps, available = solution[:1], _remaining_of(solution[0])
+    while len(available) > 2:
+        move = rng.choice(legal_moves(available))
+        steps.append(format_step(*move, available))
+        available = after_move(available, move)
+    if len(available) == 2:
+        steps.append(slipped_step(available, rng.choice(legal_moves(available)), rng))
+    return steps
+
+
+@dataclass(frozen=True)
+class TrainingText:
+    """A training text and how much of it is trained on: the characters from ``loss_from`` on (the
+    prompt and any given steps before it are context only), and an end-of-text after it iff ``ends``."""
+
+    text: str
+    loss_from: int
+    ends: bool = True
+
+
+def closer_text(puzzle: Puzzle, rng: random.Random) -> TrainingText:
+    """One of the closer's examples (see the module docstring)."""
+    prompt = format_prompt(puzzle)
+    if rng.random() < CLOSER_OPENING_SHARE or len(puzzle.numbers) < 3:
+        move = rng.choice(legal_moves(puzzle.numbers))
+        return TrainingText(prompt + slipped_step(puzzle.numbers, move, rng), len(prompt), ends=False)
+    steps = solve(puzzle.numbers, puzzle.target, rng)
+    assert steps is not None, f"training puzzle {puzzle} has no solution"
+    given = "".join(steps[: rng.randint(1, len(steps) - 1)])
+    rest = "".join(steps[len(given.splitlines()):])
+    return TrainingText(prompt + given + rest, len(prompt) + len(given))
 
 
 def _remaining_of(line: str) -> tuple[int, ...]:
@@ -83,6 +137,8 @@ def response(kind: DataKind, puzzle: Puzzle, rng: random.Random) -> list[str]:
     """The step lines of one training response of ``kind`` for ``puzzle`` (consumes ``rng``)."""
     if kind == "walk":
         return random_walk(puzzle.numbers, rng)
+    if kind == "opener":
+        return careless_after_opening(puzzle, rng)
     if kind == "noisy":
         roll = rng.random()
         if roll < NOISY_WALK_SHARE:
@@ -94,8 +150,9 @@ def response(kind: DataKind, puzzle: Puzzle, rng: random.Random) -> list[str]:
     return steps
 
 
-def example_stream(kind: DataKind, seed: int) -> Iterator[str]:
-    """An endless seeded stream of training texts (prompt + response, no EOS).
+def example_stream(kind: DataKind, seed: int) -> Iterator[TrainingText]:
+    """An endless seeded stream of training texts (prompt + response, no EOS), each with the part that
+    is trained on (:class:`TrainingText`: the response, or for the closer what follows its given steps).
 
     Each text draws a puzzle (Game of 24 with probability ``GAME24_SHARE``), shuffles the order of
     its numbers, and writes a response of ``kind``. Same seed, same stream.
@@ -106,7 +163,11 @@ def example_stream(kind: DataKind, seed: int) -> Iterator[str]:
     game24, others = game24_training_puzzles(), other_training_puzzles(seed)
     while True:
         puzzle = draw_puzzle(game24, others, GAME24_SHARE, rng)
-        yield format_prompt(puzzle) + "".join(response(kind, puzzle, rng))
+        if kind == "closer":
+            yield closer_text(puzzle, rng)
+            continue
+        prompt = format_prompt(puzzle)
+        yield TrainingText(prompt + "".join(response(kind, puzzle, rng)), len(prompt))
 
 
 def draw_puzzle(game24: list[Puzzle], others: list[Puzzle], game24_share: float, rng: random.Random) -> Puzzle:

@@ -47,8 +47,11 @@ JUDGE_DATA_KIND = "judge"
 # Draw shares of the pools (see the module docstring): Game of 24 from 1..13, from 1..WIDE_HIGH, other targets.
 POOL_SHARES = (0.4, 0.35, 0.25)
 WIDE_HIGH = 20
-# Relative odds of 1, 2, 3 steps for four numbers: the first step is the hardest to judge (three numbers left).
-DEPTH_ODDS = (3, 2, 1)
+# Relative odds of 1, 2, 3 steps for four numbers: the first step is the hardest to judge (three numbers
+# left: about 4,000 distinct Game-of-24 states that an LM learns one by one, RESULTS "Judge quality").
+DEPTH_ODDS = (5, 2, 1)
+# After one step, odds of drawing from the first steps of Game of 24 from 1..13 vs of every pool.
+FIRST_STEP_ODDS = (3, 1)
 # Share of unreachable states whose last step is invalid (the rest are valid steps into a dead end).
 INVALID_SHARE = 0.35
 # Share of unreachable states whose prefix is a random walk (may already be dead) rather than a solution's.
@@ -219,15 +222,16 @@ def first_steps(puzzles: Sequence[Puzzle]) -> FirstSteps:
 
 
 def first_step_state(steps: tuple[FirstSteps, ...], puzzles: Sequence[Puzzle], want_reachable: bool,
-                     rng: random.Random) -> JudgeExample:
+                     rng: random.Random, odds: Sequence[float] | None = None) -> JudgeExample:
     """A state after one step: a distinct first-step state of the wanted label, drawn uniformly from one
-    of ``steps`` (chosen uniformly), then one step that leaves it, numbers shuffled; or, for a share
+    of ``steps`` (chosen by ``odds``, uniformly without), then one step that leaves it, numbers shuffled; or, for a share
     :data:`INVALID_SHARE` of unreachable ones, a spoiled first step of a puzzle of ``puzzles``."""
     if not want_reachable and rng.random() < INVALID_SHARE:
         puzzle = _shuffled(rng.choice(puzzles), rng)
         steps_taken: tuple[str, ...] = (spoil_move(puzzle.numbers, rng),)
     else:
-        puzzle, move = rng.choice(rng.choice(rng.choice(steps)[want_reachable]))
+        pool = rng.choices(steps, weights=odds)[0] if odds else rng.choice(steps)
+        puzzle, move = rng.choice(rng.choice(pool[want_reachable]))
         puzzle = _shuffled(puzzle, rng)
         steps_taken = (format_step(*move, puzzle.numbers),)
     return JudgeExample(puzzle, steps_taken, reachable(puzzle, steps_taken))
@@ -244,8 +248,8 @@ def judge_examples(seed: int, side: Side = "fit", run: int = 1) -> Iterator[Judg
     in runs of ``run`` examples of one depth (the trainer's batch: rows of one depth pad little).
 
     Each run draws its depth (odds :data:`DEPTH_ODDS`), each example its label (50/50). After one step,
-    :func:`first_step_state` over the first steps of the Game-of-24 1..13 pool or of every pool (equal
-    odds); deeper, a pool (:data:`POOL_SHARES`; puzzles with enough numbers) and a puzzle from it, its
+    :func:`first_step_state` over the first steps of the Game-of-24 1..13 pool or of every pool (odds
+    :data:`FIRST_STEP_ODDS`); deeper, a pool (:data:`POOL_SHARES`; puzzles with enough numbers) and a puzzle from it, its
     numbers shuffled, and :func:`sample_state`.
     """
     rng = random.Random(seed)
@@ -258,7 +262,7 @@ def judge_examples(seed: int, side: Side = "fit", run: int = 1) -> Iterator[Judg
         for _ in range(run):
             want = rng.random() < 0.5
             if depth == 1:
-                yield first_step_state(steps, everything, want, rng)
+                yield first_step_state(steps, everything, want, rng, FIRST_STEP_ODDS)
                 continue
             base = rng.choices(deep_enough, weights=POOL_SHARES)[0]
             yield sample_state(_shuffled(rng.choice(base), rng), depth, want, rng)

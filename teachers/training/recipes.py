@@ -47,11 +47,14 @@ RECIPES: tuple[Recipe, ...] = (
     Recipe("countdown-noisy", data="noisy", n_layer=2, steps=500, seed=2),
     Recipe("countdown-format", data="walk", n_layer=1, steps=200, seed=3),
     Recipe("countdown-policy", data="solution", n_layer=2, steps=450, seed=4),
+    # The complementary pair (issue 13): the expert's size and steps, each on its half of the job.
+    Recipe("countdown-opener", data="opener", n_layer=3, steps=1200, seed=7),
+    Recipe("countdown-closer", data="closer", n_layer=3, steps=1200, seed=8),
     # The judge: loss on verdict tokens only (a bit or three per state), so larger batches. It starts
     # from the expert, whose number embeddings already know the arithmetic: from fresh weights the
     # one-step question (can these three numbers make the target) stayed near chance even on the
     # judge's own training states; from the expert's they are learned (RESULTS "Judge quality").
-    Recipe("countdown-judge", data="judge", n_layer=3, steps=3000, batch_size=256, learning_rate=2e-3, seed=5,
+    Recipe("countdown-judge", data="judge", n_layer=3, steps=3500, batch_size=256, learning_rate=2e-3, seed=5,
            init_from="countdown-expert"),
     # Sentences, not countdown: search.step = "sentence" on a real model. One narrow block, under 1 MB.
     Recipe("prose-tiny", data="prose", n_layer=1, n_embd=64, n_head=1, steps=300, batch_size=32, seed=6),

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from teachers.training.data import example_stream
+from teachers.training.data import TrainingText, example_stream
 from teachers.training.judge_data import JUDGE_DATA_KIND, judge_examples
 from teachers.training.prose_data import PROSE_DATA_KIND, prose_examples
 from teachers.training.judge_format import IGNORE_INDEX, JUDGE_CONFIG_FILE, judge_config, judge_token_rows
@@ -153,14 +153,17 @@ def prefetched(items: Iterator, ahead: int = 4) -> Iterator:
 
 
 def _response_rows(recipe: Recipe, tokenizer) -> Iterator[tuple[list[int], list[int]]]:
-    """``(prompt + response + EOS token ids, labels)`` for the teachers' kinds: no loss on the prompt."""
-    stream = prose_examples(recipe.seed) if recipe.data == PROSE_DATA_KIND else example_stream(recipe.data, recipe.seed)
+    """``(token ids, labels)`` for the teachers' kinds: the prompt (and any given steps) without loss,
+    then what the example trains on, then EOS unless the example ends before the response does."""
+    if recipe.data == PROSE_DATA_KIND:
+        stream = (TrainingText(text, text.index("\n", text.index("\n") + 1) + 1) for text in prose_examples(recipe.seed))
+    else:
+        stream = example_stream(recipe.data, recipe.seed)
     while True:
-        text = next(stream)
-        prompt_end = text.index("\n", text.index("\n") + 1) + 1
-        prompt_ids = tokenizer.encode(text[:prompt_end])
-        response_ids = tokenizer.encode(text[prompt_end:]) + [tokenizer.eos_token_id]
-        yield prompt_ids + response_ids, [IGNORE_INDEX] * len(prompt_ids) + response_ids
+        example = next(stream)
+        context_ids = tokenizer.encode(example.text[: example.loss_from])
+        trained_ids = tokenizer.encode(example.text[example.loss_from :]) + [tokenizer.eos_token_id] * example.ends
+        yield context_ids + trained_ids, [IGNORE_INDEX] * len(context_ids) + trained_ids
 
 
 def learning_rate(recipe: Recipe, step: int) -> float:
