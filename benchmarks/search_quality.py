@@ -16,10 +16,13 @@ for all of them, so best-of-n is pass@n):
                             needs the `peers` extra; ab_mcts_m only when asked for (--methods)
     mcts_single[T]          MCTS with teacher T alone
     mcts_ensemble_uniform   MCTS with every teacher at static 1/N weights
-    mcts_ensemble_global    MCTS with dynamic teacher weights, one set for every step (no contexts)
+    mcts_ensemble_global    MCTS with dynamic teacher weights, one set for every step (no contexts;
+                            the search's defaults)
     mcts_ensemble_dynamic   MCTS with dynamic teacher weights per context (the step's depth), backing
-                            off to the global ones while a context has little evidence
-    oracle_judge_mcts       dynamic MCTS with the exact solver as its judge: a ceiling, not a method
+                            off to the global ones while a context has little evidence, and rollouts
+                            written a step at a time by each depth's leading teacher
+                            (evaluation.rollout_teacher = "leaders")
+    oracle_judge_mcts       the dynamic row with the exact solver as its judge: a ceiling, not a method
 
 Teachers (--teacher-set): `ladder` (default: expert, noisy, format-only; one teacher is best
 everywhere) or `complementary` (countdown-opener, right on the first step and careless on the last,
@@ -60,7 +63,7 @@ from mcts.baselines import beam_search, best_of_n_many, greedy, tot_bfs
 from mcts.baselines.routed import RoutedTeacher
 from mcts.baselines.treequest_peer import PeerUnavailable, ab_mcts, make_algorithm
 from mcts.run.config import TEACHER_SETS
-from mcts.search import Budget, Searcher, SearchConfig
+from mcts.search import Budget, EvaluationConfig, Searcher, SearchConfig
 from mcts.tasks.countdown import load_puzzles
 from mcts.tasks.countdown_judge import SolverJudge
 from mcts.tasks.countdown_solver import HARD_MAX_WINNING_FIRST_MOVES, generate_puzzles
@@ -74,6 +77,9 @@ PER_TEACHER = ("greedy", "best_of_n", "mcts_single")
 SHARED = ("best_of_n_union", "tot_bfs", "beam", "ab_mcts_a", "ab_mcts_m",
           "mcts_ensemble_uniform", "mcts_ensemble_global", "mcts_ensemble_dynamic", "oracle_judge_mcts")
 ORACLE_MIX = "oracle_mix"
+# The per-context ensemble: weights keyed by the step's depth, rollouts written step by step by each
+# depth's leading teacher (chosen on dev puzzles, RESULTS "Complementary teachers").
+PER_CONTEXT = WeightsConfig(context="depth")
 # The teacher that is best at each depth, for the sets that have one: index into the set's teachers.
 ORACLE_ROUTES = {"complementary": lambda depth: 0 if depth == 0 else 1}
 ASK_ONLY = ("ab_mcts_m",)  # run only when --methods names them
@@ -181,14 +187,16 @@ class Methods:
         if family == "mcts_single":
             return self.mcts(method, [teacher], tasks, budget, weights=WeightsConfig(), judge=judge)
         if family == "oracle_judge_mcts":
-            return self.mcts(method, everyone, tasks, budget, weights=WeightsConfig(context="depth"), judge=SolverJudge())
-        weights = {"mcts_ensemble_uniform": WeightsConfig(dynamic=False), "mcts_ensemble_global": WeightsConfig(),
-                   "mcts_ensemble_dynamic": WeightsConfig(context="depth")}[family]
+            return self.mcts(method, everyone, tasks, budget, weights=PER_CONTEXT, judge=SolverJudge(), rollout="leaders")
+        if family == "mcts_ensemble_dynamic":
+            return self.mcts(method, everyone, tasks, budget, weights=PER_CONTEXT, judge=judge, rollout="leaders")
+        weights = WeightsConfig(dynamic=family != "mcts_ensemble_uniform")
         return self.mcts(method, everyone, tasks, budget, weights=weights, judge=judge)
 
-    def mcts(self, method: str, teachers, tasks, budget: int, *, weights: WeightsConfig, judge) -> list[dict]:
+    def mcts(self, method: str, teachers, tasks, budget: int, *, weights: WeightsConfig, judge, rollout: str = "proposer") -> list[dict]:
         seed = self.args.seed
-        config = SearchConfig(budget=Budget(simulations=None, tokens=budget), weights=weights, seed=seed)
+        config = SearchConfig(budget=Budget(simulations=None, tokens=budget), weights=weights, seed=seed,
+                              evaluation=EvaluationConfig(rollout_teacher=rollout))
         searcher = Searcher(teachers, config, judge=judge)
         rows = search_rows(searcher.search_many(tasks, concurrent=self.args.concurrent, seeds=lambda i: seed + i))
         self.final_weights[method] = weight_table(searcher.weights)

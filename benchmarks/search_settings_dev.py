@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 
 from mcts.baselines import best_of_n
-from mcts.run.config import DEFAULT_TEACHERS
+from mcts.run.config import DEFAULT_TEACHERS, TEACHER_SETS as BUNDLED_SETS
 from mcts.search import Budget, Searcher, SearchConfig
 from mcts.tasks.countdown import Puzzle
 from mcts.tasks.countdown_solver import generate_puzzles
@@ -63,8 +63,12 @@ SETTINGS: dict[str, Callable[[SearchConfig], SearchConfig] | None] = {
     "max weight 0.9, ema rate 0.005": changed("weights", max_weight=0.9, ema_rate=0.005),
     "c_explore 2.5": changed("selection", c_explore=2.5),
     "widen_c 3": changed("selection", widen_c=3.0),
+    "depth contexts": changed("weights", context="depth"),
+    "leaders rollouts": changed("evaluation", rollout_teacher="leaders"),
+    "depth contexts, leaders rollouts": lambda cfg: changed("evaluation", rollout_teacher="leaders")(changed("weights", context="depth")(cfg)),
+    "uniform": changed("weights", dynamic=False),
 }
-TEACHER_SETS = {"ensemble": DEFAULT_TEACHERS, "expert": DEFAULT_TEACHERS[:1]}
+TEACHER_SETS = {"ensemble": DEFAULT_TEACHERS, "expert": DEFAULT_TEACHERS[:1], "complementary": BUNDLED_SETS["complementary"]}
 
 
 def load_judge(spec: str):
@@ -102,7 +106,7 @@ def main(argv=None) -> int:
             b: sum(best_of_n(teachers[0], t, token_budget=b, seed=DEV_SEED + 1000 * i).solved for i, t in enumerate(tasks)) / len(tasks)
             for b in args.budgets
         }
-        print(f"{'best_of_n[expert]':24s} " + "  ".join(f"{v:.3f}" for v in rows["best_of_n[expert]"].values()), flush=True)
+        print(f"{'best_of_n[' + teachers[0].name + ']':24s} " + "  ".join(f"{v:.3f}" for v in rows["best_of_n[expert]"].values()), flush=True)
     for name in args.settings:
         change, cells = SETTINGS[name], []
         rows[name] = {}
@@ -113,7 +117,7 @@ def main(argv=None) -> int:
             rows[name][budget] = sum(r.solved for r in results) / len(tasks)
             stalled = sum(r.stop_reason == "stalled" for r in results if not r.solved)
             cells.append(f"{rows[name][budget]:.3f} ({stalled})")
-        print(f"{name:24s} " + "  ".join(cells), flush=True)
+        print(f"{name:32s} " + "  ".join(cells), flush=True)
     print(json.dumps({"puzzles": len(tasks), "teachers": args.teachers, "judge": args.judge, "solve_rate": rows,
                       "seconds": round(time.perf_counter() - started, 1)}, indent=2))
     return 0

@@ -165,3 +165,29 @@ def test_a_benched_teacher_is_replaced_by_the_leading_one_of_the_leaf_context():
     cfg = SearchConfig(budget=Budget(simulations=16), weights=WeightsConfig(context="depth"))
     result = Searcher(teachers, cfg).search(CountdownTask(generate_puzzles(1, seed=3)[0]))
     assert "down" not in result.calls_per_teacher and result.simulations > 0
+
+
+def test_a_leaders_rollout_writes_each_step_with_the_teacher_that_leads_its_context():
+    from mcts.search import EvaluationConfig
+
+    weights = WeightsConfig(context="depth", context_prior=0.0).build(["a", "b"])
+    for _ in range(200):  # a leads after one step, b after two and three
+        weights.update(0, 1.0, 1)
+        weights.update(1, 0.0, 1)
+        for context in (2, 3):
+            weights.update(1, 1.0, context)
+            weights.update(0, 0.0, context)
+    teachers = [OracleTeacher("a", 1.0), OracleTeacher("b", 1.0)]
+    config = SearchConfig(budget=Budget(simulations=1), stop_on_solve=False, weights=WeightsConfig(context="depth", context_prior=0.0),
+                          evaluation=EvaluationConfig(rollout_teacher="leaders"))
+    task = CountdownTask(generate_puzzles(1, seed=3)[0])
+    result = Searcher(teachers, config, weights=weights).search(task)
+    tree = result.tree
+    rollout = [n for n in range(1, len(tree)) if tree.notes.many([n])[0].from_rollout]
+    depths = [len(tree.path(n)) - 1 for n in rollout]
+    assert sorted(depths) == [2, 3]  # the chosen child is step 1; the rollout wrote steps 2 and 3
+    writers = {d: int(tree.nodes([n]).teacher[0]) for n, d in zip(rollout, depths)}
+    assert writers == {2: 0, 3: 1}  # step 2 drawn in context 1 (a leads), step 3 in context 2 (b leads)
+    # one call per step, each to its own teacher, each with the step delimiter as its stop
+    rollout_asks = [r for t in teachers for r in t.requests if r.prompt.count("\n") >= 3]
+    assert rollout_asks and all(r.stop == ("\n",) and r.n == 1 for r in rollout_asks)

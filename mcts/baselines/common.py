@@ -110,11 +110,6 @@ def generate_by_teacher(
     return {t: teachers[t].generate(list(rows)) if rows else [] for t, rows in requests.items()}
 
 
-def step_text(proposal: Proposal, delimiter: str = "\n") -> str:
-    """The step as it enters a path: the proposal with the stop delimiter it ended at."""
-    return proposal.text + delimiter if proposal.finish_reason == "stop" else proposal.text
-
-
 def verifies(task: SearchTask, text: str) -> bool:
     """Whether a complete response verifies (the task's last-step verdict)."""
     steps = split_steps(text)

@@ -21,9 +21,9 @@ from mcts.baselines.common import (
     SampleLength,
     check_budget,
     generate_by_teacher,
-    step_text,
 )
 from mcts.search import SearchTask
+from mcts.search.steps import parse_step
 from mcts.types import GenerationRequest, Judge, ScoredText, Teacher
 
 
@@ -51,11 +51,12 @@ def frontier_search(
     rank: Rank,
     max_step_tokens: int = 24,
     temperature: float = 1.0,
-    delimiter: str = "\n",
+    step: str = "newline",
     seed: int = 0,
 ) -> list[BaselineResult]:
     """Run the frontier loop (module docstring) on every task until solved or out of tokens."""
     check_budget(token_budget)
+    rule = parse_step(step)  # search.step's forms: newline, sentence, tokens:N, token, regex:...
     if not teachers:
         raise ValueError("frontier search needs at least one teacher")
     if width < 1 or proposals < 1:
@@ -80,8 +81,8 @@ def frontier_search(
             for (position, t), n in asks.items():
                 path = frontier[position]
                 rows[t].append((g, path, GenerationRequest(
-                    prompt=g.task.prompt + "".join(path.steps), n=n, max_tokens=min(max_step_tokens, remaining),
-                    stop=(delimiter,), temperature=temperature,
+                    prompt=g.task.prompt + "".join(path.steps), n=n, max_tokens=min(rule.max_tokens(max_step_tokens), remaining),
+                    stop=rule.stops, temperature=temperature,
                     seed=seed + 1_000_003 * g.index + 1009 * round_index + 31 * position + t,
                 )))
         replies = generate_by_teacher(teachers, {t: [r for _, _, r in rs] for t, rs in rows.items()})
@@ -92,7 +93,7 @@ def frontier_search(
                 g.spend(proposals_)
                 lengths.add(proposals_)
                 for p in proposals_:
-                    step = step_text(p, delimiter)
+                    step = rule.step_text(p)
                     if not step.strip():
                         continue
                     steps = (*path.steps, step)

@@ -33,9 +33,9 @@ from mcts.baselines.common import (
     Ledger,
     check_budget,
     generate_by_teacher,
-    step_text,
 )
 from mcts.search import SearchTask
+from mcts.search.steps import parse_step
 from mcts.types import GenerationRequest, Judge, ScoredText, Teacher
 
 VARIANTS = ("a", "m")
@@ -78,12 +78,13 @@ def ab_mcts(
     variant: str = "a",
     max_step_tokens: int = 24,
     temperature: float = 1.0,
-    delimiter: str = "\n",
+    step: str = "newline",
     seed: int = 0,
     max_trials: int | None = None,
 ) -> list[BaselineResult]:
     """AB-MCTS on every task until solved, out of tokens, or ``max_trials`` nodes (default: the budget)."""
     check_budget(token_budget)
+    rule = parse_step(step)  # search.step's forms: newline, sentence, tokens:N, token, regex:...
     if not teachers:
         raise ValueError("AB-MCTS needs at least one teacher")
     names = [t.name for t in teachers]
@@ -111,8 +112,8 @@ def ab_mcts(
                     continue
                 remaining = token_budget - g.tokens
                 rows[by_name[trial.action]].append((g, trial, parent, GenerationRequest(
-                    prompt=g.task.prompt + "".join(parent.steps), n=1, max_tokens=min(max_step_tokens, remaining),
-                    stop=(delimiter,), temperature=temperature, seed=seed + 1_000_003 * g.index + round_index,
+                    prompt=g.task.prompt + "".join(parent.steps), n=1, max_tokens=min(rule.max_tokens(max_step_tokens), remaining),
+                    stop=rule.stops, temperature=temperature, seed=seed + 1_000_003 * g.index + round_index,
                 )))
             replies = generate_by_teacher(teachers, {i: [r[-1] for r in rs] for i, rs in rows.items()})
             scored: list[tuple[Ledger, Any, StepNode, float]] = []
@@ -120,7 +121,7 @@ def ab_mcts(
             for i, rs in rows.items():
                 for (g, trial, parent, _), (proposal, *_) in zip(rs, replies[i]):
                     g.spend([proposal])
-                    step = step_text(proposal, delimiter)
+                    step = rule.step_text(proposal)
                     if not step.strip():
                         scored.append((g, trial, StepNode(parent.steps, True), 0.0))
                         continue

@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -290,17 +290,35 @@ class TaskSearch:
     def rollout_teacher(self, child: int) -> int:
         """The teacher a rollout below ``child`` uses (``evaluation.rollout_teacher``)."""
         mode = self.config.evaluation.rollout_teacher
-        working = [i for i in range(len(self.teachers)) if i not in self.bench] or list(range(len(self.teachers)))
+        working = self.working_teachers()
         if mode == "top":
             probs = self.weights.probabilities()
             return max(working, key=lambda i: probs[i])
         if mode == "proposer":
             teacher = int(self.tree.nodes([child]).teacher[0])
             return teacher if teacher in working else working[0]
+        if mode == "leaders":
+            return self.leader_route(child)([])
         names = [t.name for t in self.teachers]
         if mode not in names:
-            raise ValueError(f"evaluation.rollout_teacher {mode!r} is not one of the teachers {names} (or 'top', 'proposer')")
+            raise ValueError(f"evaluation.rollout_teacher {mode!r} is not one of the teachers {names} (or 'top', 'proposer', 'leaders')")
         return names.index(mode)
+
+    def working_teachers(self) -> list[int]:
+        """The teachers not benched for faults (all of them when every one is)."""
+        return [i for i in range(len(self.teachers)) if i not in self.bench] or list(range(len(self.teachers)))
+
+    def leader_route(self, child: int) -> Callable[[Sequence[str]], int]:
+        """For a rollout below ``child`` (``rollout_teacher = "leaders"``): the working teacher with the
+        highest probability in the context of each next step (the global weights without contexts)."""
+        base, working = self.steps(child), self.working_teachers()
+
+        def route(written: Sequence[str]) -> int:
+            context = self.contexts.at([*base, *written]) if self.contexts.on else None
+            probs = self.weights.probabilities(context)
+            return max(working, key=lambda i: probs[i])
+
+        return route
 
     async def evaluate(
         self, chosen: Sequence[int | None], verdicts: dict[int, float]
@@ -331,6 +349,7 @@ class TaskSearch:
                     ScoredText(self.task.prompt, tuple(steps), self.task.reference, self.task.id),
                     self.task.prompt + "".join(steps),
                     self.rollout_teacher(child),
+                    self.leader_route(child) if self.config.evaluation.rollout_teacher == "leaders" else None,
                 )
             )
         evaluation = await self.evaluator.evaluate(leaves, self.teachers, self.rng)
@@ -390,11 +409,11 @@ class TaskSearch:
             parts = scored[start : start + len(chain.steps)]
             start += len(chain.steps)
             stop = next((k for k, s in enumerate(parts) if s.outcome.terminal or s.pruned), len(parts) - 1)
-            name = self.teachers[chain.teacher_id].name
             node = children[chain.index]
             for k in range(stop + 1):
+                writer = chain.teacher_of(k)
                 candidate = Candidate(
-                    text=chain.steps[k], prior=1.0, teachers=[name], teacher_ids=[chain.teacher_id], tokens=0,
+                    text=chain.steps[k], prior=1.0, teachers=[self.teachers[writer].name], teacher_ids=[writer], tokens=0,
                     ended=ended[start - len(chain.steps) + k], from_rollout=True,
                 )
                 (node,) = add_children(self.tree, [node], [candidate], [parts[k]], self.config.judge.scale)

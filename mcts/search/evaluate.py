@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -33,11 +33,13 @@ from mcts.types import GenerationRequest, ScoredText, Teacher, ValueFn
 class LeafToEvaluate:
     """One chosen child to evaluate: its ``state`` (prompt and steps root..child), the full ``text``
     a rollout continues (prompt + steps), and the teacher a rollout should use (resolved by the
-    search from ``evaluation.rollout_teacher``)."""
+    search from ``evaluation.rollout_teacher``); with ``route`` (``rollout_teacher = "leaders"``) the
+    rollout is written a step at a time, each step by the teacher ``route(steps written so far)``."""
 
     state: ScoredText
     text: str
     rollout_teacher: int
+    route: Callable[[Sequence[str]], int] | None = None
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,10 @@ class RolloutChain:
     teacher_id: int
     steps: tuple[str, ...]
     ended: bool
+    step_teachers: tuple[int, ...] | None = None  # who wrote each step, when not all ``teacher_id``
+
+    def teacher_of(self, k: int) -> int:
+        return self.step_teachers[k] if self.step_teachers is not None else self.teacher_id
 
 
 @dataclass
@@ -80,6 +86,8 @@ class Rollout:
         self.step = step or parse_step("newline")
 
     async def evaluate(self, leaves, teachers, rng) -> Evaluation:
+        if any(leaf.route is not None for leaf in leaves):
+            return await self.stepwise(leaves, teachers, rng)
         jobs: dict[int, list[int]] = {}  # teacher id -> leaf indices, in first-seen order
         for i, leaf in enumerate(leaves):
             jobs.setdefault(leaf.rollout_teacher, []).append(i)
@@ -112,6 +120,63 @@ class Rollout:
                 steps = tuple(self.step.split(proposal.text))
                 if steps:
                     evaluation.chains.append(RolloutChain(i, teacher_id, steps, proposal.finish_reason == "eos"))
+        return evaluation
+
+
+    async def stepwise(self, leaves, teachers, rng) -> Evaluation:
+        """Rollouts written one step per call, each step by the teacher its leaf's ``route`` names for
+        the steps so far, until a step ends in anything but a step delimiter (end of sequence, the
+        token limit) or ``rollout_max_tokens`` are spent. A failed teacher ends the rollouts it was
+        writing (their steps so far are kept)."""
+        seeds = [int(rng.integers(2**31)) for _ in leaves]
+        steps: list[list[str]] = [[] for _ in leaves]
+        owners: list[list[int]] = [[] for _ in leaves]
+        spent, ended = [0] * len(leaves), [False] * len(leaves)
+        evaluation = Evaluation(value_weight=0.0)
+        active, round_index = list(range(len(leaves))), 0
+        while active:
+            jobs: dict[int, list[int]] = {}
+            for i in active:
+                route = leaves[i].route
+                jobs.setdefault(route(steps[i]) if route is not None else leaves[i].rollout_teacher, []).append(i)
+            requests = {
+                t: [
+                    GenerationRequest(
+                        prompt=leaves[i].text + "".join(steps[i]), n=1,
+                        max_tokens=min(self.step.max_tokens(self.config.rollout_max_tokens), self.config.rollout_max_tokens - spent[i]),
+                        stop=self.step.stops, temperature=self.config.rollout_temperature,
+                        seed=(seeds[i] + 7919 * round_index) % 2**31,
+                    )
+                    for i in items
+                ]
+                for t, items in jobs.items()
+            }
+            replies = await asyncio.gather(*(teachers[t].agenerate(requests[t]) for t in jobs), return_exceptions=True)
+            active = []
+            for (teacher_id, items), reply in zip(jobs.items(), replies):
+                if isinstance(reply, BaseException):
+                    if not isinstance(reply, Exception):
+                        raise reply
+                    evaluation.failed[teacher_id] = reply
+                    continue
+                name = teachers[teacher_id].name
+                for i, (proposal,) in zip(items, reply):
+                    evaluation.calls[name] += 1
+                    evaluation.tokens[name] += proposal.num_tokens
+                    spent[i] += proposal.num_tokens
+                    text = self.step.step_text(proposal)
+                    if text.strip():
+                        steps[i].append(text)
+                        owners[i].append(teacher_id)
+                    ended[i] = proposal.finish_reason == "eos"
+                    goes_on = proposal.finish_reason == "stop" or (self.step.tokens is not None and proposal.finish_reason == "length")
+                    if goes_on and text.strip() and spent[i] < self.config.rollout_max_tokens:
+                        active.append(i)
+            active.sort()
+            round_index += 1
+        for i in range(len(leaves)):
+            if steps[i]:
+                evaluation.chains.append(RolloutChain(i, owners[i][0], tuple(steps[i]), ended[i], tuple(owners[i])))
         return evaluation
 
 
