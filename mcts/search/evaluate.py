@@ -26,7 +26,7 @@ import numpy as np
 
 from mcts.search.config import EvaluationConfig
 from mcts.search.steps import StepRule, parse_step
-from mcts.types import GenerationRequest, ScoredText, Teacher, ValueFn
+from mcts.types import GenerationRequest, Proposal, ScoredText, Teacher, ValueFn
 
 
 @dataclass(frozen=True)
@@ -104,24 +104,12 @@ class Rollout:
             ]
             for t, items in jobs.items()
         }
-        replies = await asyncio.gather(*(teachers[t].agenerate(requests[t]) for t in jobs), return_exceptions=True)
         evaluation = Evaluation(value_weight=0.0)
-        for (teacher_id, items), reply in zip(jobs.items(), replies):
-            if isinstance(reply, BaseException):
-                if not isinstance(reply, Exception):
-                    raise reply
-                evaluation.failed[teacher_id] = reply
-                continue
-            name = teachers[teacher_id].name
-            for i, proposals in zip(items, reply):
-                proposal = proposals[0]
-                evaluation.calls[name] += 1
-                evaluation.tokens[name] += proposal.num_tokens
-                steps = tuple(self.step.split(proposal.text))
-                if steps:
-                    evaluation.chains.append(RolloutChain(i, teacher_id, steps, proposal.finish_reason == "eos"))
+        for teacher_id, i, proposal in await ask(teachers, jobs, requests, evaluation):
+            steps = tuple(self.step.split(proposal.text))
+            if steps:
+                evaluation.chains.append(RolloutChain(i, teacher_id, steps, proposal.finish_reason == "eos"))
         return evaluation
-
 
     async def stepwise(self, leaves, teachers, rng) -> Evaluation:
         """Rollouts written one step per call, each step by the teacher its leaf's ``route`` names for
@@ -151,33 +139,43 @@ class Rollout:
                 ]
                 for t, items in jobs.items()
             }
-            replies = await asyncio.gather(*(teachers[t].agenerate(requests[t]) for t in jobs), return_exceptions=True)
             active = []
-            for (teacher_id, items), reply in zip(jobs.items(), replies):
-                if isinstance(reply, BaseException):
-                    if not isinstance(reply, Exception):
-                        raise reply
-                    evaluation.failed[teacher_id] = reply
-                    continue
-                name = teachers[teacher_id].name
-                for i, (proposal,) in zip(items, reply):
-                    evaluation.calls[name] += 1
-                    evaluation.tokens[name] += proposal.num_tokens
-                    spent[i] += proposal.num_tokens
-                    text = self.step.step_text(proposal)
-                    if text.strip():
-                        steps[i].append(text)
-                        owners[i].append(teacher_id)
-                    ended[i] = proposal.finish_reason == "eos"
-                    goes_on = proposal.finish_reason == "stop" or (self.step.tokens is not None and proposal.finish_reason == "length")
-                    if goes_on and text.strip() and spent[i] < self.config.rollout_max_tokens:
-                        active.append(i)
+            for teacher_id, i, proposal in await ask(teachers, jobs, requests, evaluation):
+                spent[i] += proposal.num_tokens
+                text = self.step.step_text(proposal)
+                if text.strip():
+                    steps[i].append(text)
+                    owners[i].append(teacher_id)
+                ended[i] = proposal.finish_reason == "eos"
+                goes_on = proposal.finish_reason == "stop" or (self.step.tokens is not None and proposal.finish_reason == "length")
+                if goes_on and text.strip() and spent[i] < self.config.rollout_max_tokens:
+                    active.append(i)
             active.sort()
             round_index += 1
         for i in range(len(leaves)):
             if steps[i]:
                 evaluation.chains.append(RolloutChain(i, owners[i][0], tuple(steps[i]), ended[i], tuple(owners[i])))
         return evaluation
+
+
+async def ask(teachers: Sequence[Teacher], jobs: dict[int, list[int]], requests: dict[int, list[GenerationRequest]],
+              evaluation: Evaluation) -> list[tuple[int, int, Proposal]]:
+    """Each teacher's requests at once; ``(teacher id, leaf index, its one proposal)`` per answered
+    request, the calls and tokens counted in ``evaluation`` and a failed teacher's error kept there."""
+    replies = await asyncio.gather(*(teachers[t].agenerate(requests[t]) for t in jobs), return_exceptions=True)
+    answered = []
+    for (teacher_id, items), reply in zip(jobs.items(), replies):
+        if isinstance(reply, BaseException):
+            if not isinstance(reply, Exception):
+                raise reply
+            evaluation.failed[teacher_id] = reply
+            continue
+        name = teachers[teacher_id].name
+        for i, (proposal, *_) in zip(items, reply):
+            evaluation.calls[name] += 1
+            evaluation.tokens[name] += proposal.num_tokens
+            answered.append((teacher_id, i, proposal))
+    return answered
 
 
 class ValueEvaluator:
