@@ -20,8 +20,8 @@ for all of them, so best-of-n is pass@n):
                             the search's defaults)
     mcts_ensemble_dynamic   MCTS with dynamic teacher weights per context (the step's depth), backing
                             off to the global ones while a context has little evidence, and rollouts
-                            written a step at a time by each depth's leading teacher
-                            (evaluation.rollout_teacher = "leaders")
+                            written a step at a time, each step's teacher drawn from its depth's
+                            weights (evaluation.rollout_teacher = "context")
     oracle_judge_mcts       the dynamic row with the exact solver as its judge: a ceiling, not a method
 
 Teachers (--teacher-set): `ladder` (default: expert, noisy, format-only; one teacher is best
@@ -78,7 +78,7 @@ SHARED = ("best_of_n_union", "tot_bfs", "beam", "ab_mcts_a", "ab_mcts_m",
           "mcts_ensemble_uniform", "mcts_ensemble_global", "mcts_ensemble_dynamic", "oracle_judge_mcts")
 ORACLE_MIX = "oracle_mix"
 # The per-context ensemble: weights keyed by the step's depth, rollouts written step by step by each
-# depth's leading teacher (chosen on dev puzzles, RESULTS "Complementary teachers").
+# depth's weights (chosen on dev puzzles, RESULTS "Complementary teachers").
 PER_CONTEXT = WeightsConfig(context="depth")
 # The teacher that is best at each depth, for the sets that have one: index into the set's teachers.
 ORACLE_ROUTES = {"complementary": lambda depth: 0 if depth == 0 else 1}
@@ -187,9 +187,9 @@ class Methods:
         if family == "mcts_single":
             return self.mcts(method, [teacher], tasks, budget, weights=WeightsConfig(), judge=judge)
         if family == "oracle_judge_mcts":
-            return self.mcts(method, everyone, tasks, budget, weights=PER_CONTEXT, judge=SolverJudge(), rollout="leaders")
+            return self.mcts(method, everyone, tasks, budget, weights=PER_CONTEXT, judge=SolverJudge(), rollout="context")
         if family == "mcts_ensemble_dynamic":
-            return self.mcts(method, everyone, tasks, budget, weights=PER_CONTEXT, judge=judge, rollout="leaders")
+            return self.mcts(method, everyone, tasks, budget, weights=PER_CONTEXT, judge=judge, rollout="context")
         weights = WeightsConfig(dynamic=family != "mcts_ensemble_uniform")
         return self.mcts(method, everyone, tasks, budget, weights=weights, judge=judge)
 

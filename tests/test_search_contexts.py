@@ -167,10 +167,11 @@ def test_a_benched_teacher_is_replaced_by_the_leading_one_of_the_leaf_context():
     assert "down" not in result.calls_per_teacher and result.simulations > 0
 
 
-def test_a_leaders_rollout_writes_each_step_with_the_teacher_that_leads_its_context():
+def test_a_context_rollout_writes_each_step_with_a_teacher_drawn_in_its_context():
     from mcts.search import EvaluationConfig
 
-    weights = WeightsConfig(context="depth", context_prior=0.0).build(["a", "b"])
+    # no floor, epsilon or cap: a draw in a context is its leader, so who writes each step is known
+    weights = WeightsConfig(context="depth", context_prior=0.0, floor=0.0, epsilon=0.0, max_weight=1.0).build(["a", "b"])
     for _ in range(200):  # a leads after one step, b after two and three
         weights.update(0, 1.0, 1)
         weights.update(1, 0.0, 1)
@@ -179,8 +180,9 @@ def test_a_leaders_rollout_writes_each_step_with_the_teacher_that_leads_its_cont
             weights.update(0, 0.0, context)
     teachers = [OracleTeacher("a", 1.0), OracleTeacher("b", 1.0)]
     config = SearchConfig(budget=Budget(simulations=1), stop_on_solve=False, weights=WeightsConfig(context="depth", context_prior=0.0),
-                          evaluation=EvaluationConfig(rollout_teacher="leaders"))
+                          evaluation=EvaluationConfig(rollout_teacher="context"))
     task = CountdownTask(generate_puzzles(1, seed=3)[0])
+    evidence = [weights.evidence(c) for c in range(4)]
     result = Searcher(teachers, config, weights=weights).search(task)
     tree = result.tree
     rollout = [n for n in range(1, len(tree)) if tree.notes.many([n])[0].from_rollout]
@@ -188,6 +190,10 @@ def test_a_leaders_rollout_writes_each_step_with_the_teacher_that_leads_its_cont
     assert sorted(depths) == [2, 3]  # the chosen child is step 1; the rollout wrote steps 2 and 3
     writers = {d: int(tree.nodes([n]).teacher[0]) for n, d in zip(rollout, depths)}
     assert writers == {2: 0, 3: 1}  # step 2 drawn in context 1 (a leads), step 3 in context 2 (b leads)
+    # the rollout's last step ended the path: its writer is credited with the outcome in its context at
+    # once; the unjudged step before it has no signal (no judge) and is not credited
+    gained = [weights.evidence(c) - e for c, e in enumerate(evidence)]
+    assert gained[1] == 0 and gained[2] == 1, gained
     # one call per step, each to its own teacher, each with the step delimiter as its stop
     rollout_asks = [r for t in teachers for r in t.requests if r.prompt.count("\n") >= 3]
     assert rollout_asks and all(r.stop == ("\n",) and r.n == 1 for r in rollout_asks)

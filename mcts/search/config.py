@@ -80,9 +80,10 @@ class EvaluationConfig:
     """Leaf evaluation: a rollout by a policy teacher, a value function, or a blend of both.
 
     ``rollout_teacher`` is ``"proposer"`` (the teacher that proposed the evaluated child; default),
-    ``"top"`` (the teacher with the highest weight right now), ``"leaders"`` (the rollout is written a
-    step at a time, each step by the teacher with the highest weight in that step's context: with
-    per-context weights, each part of the job by the teacher that leads there) or a teacher name. Rollouts sample at
+    ``"top"`` (the teacher with the highest weight right now), ``"context"`` (the rollout is written a
+    step at a time, each step by a teacher drawn from the weights of that step's context, and each
+    step credited to its writer like a drawn step: with per-context weights, each part of the job
+    mostly by the teacher that leads there, the others still tried) or a teacher name. Rollouts sample at
     ``rollout_temperature`` (1.0: repeated visits see different completions; 0: greedy). ``blend`` is the weight of the
     value function in ``(1 - blend) * rollout + blend * value`` (mode ``"blend"``). ``value_net`` is a
     directory written by ``value.ValueNet.save``: modes ``"value"`` and ``"blend"`` read it (see

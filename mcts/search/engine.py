@@ -297,24 +297,28 @@ class TaskSearch:
         if mode == "proposer":
             teacher = int(self.tree.nodes([child]).teacher[0])
             return teacher if teacher in working else working[0]
-        if mode == "leaders":
-            return self.leader_route(child)([])
+        if mode == "context":
+            return self.context_route(child)([])
         names = [t.name for t in self.teachers]
         if mode not in names:
-            raise ValueError(f"evaluation.rollout_teacher {mode!r} is not one of the teachers {names} (or 'top', 'proposer', 'leaders')")
+            raise ValueError(f"evaluation.rollout_teacher {mode!r} is not one of the teachers {names} (or 'top', 'proposer', 'context')")
         return names.index(mode)
 
     def working_teachers(self) -> list[int]:
         """The teachers not benched for faults (all of them when every one is)."""
         return [i for i in range(len(self.teachers)) if i not in self.bench] or list(range(len(self.teachers)))
 
-    def leader_route(self, child: int) -> Callable[[Sequence[str]], int]:
-        """For a rollout below ``child`` (``rollout_teacher = "leaders"``): the working teacher with the
-        highest probability in the context of each next step (the global weights without contexts)."""
+    def context_route(self, child: int) -> Callable[[Sequence[str]], int]:
+        """For a rollout below ``child`` (``rollout_teacher = "context"``): each next step's teacher,
+        drawn from the weights of that step's context (the global weights without contexts); the most
+        probable working teacher when the draw is a teacher benched for faults."""
         base, working = self.steps(child), self.working_teachers()
 
         def route(written: Sequence[str]) -> int:
             context = self.contexts.at([*base, *written]) if self.contexts.on else None
+            drawn = int(self.weights.sample(1, context)[0])
+            if drawn in working:
+                return drawn
             probs = self.weights.probabilities(context)
             return max(working, key=lambda i: probs[i])
 
@@ -349,7 +353,7 @@ class TaskSearch:
                     ScoredText(self.task.prompt, tuple(steps), self.task.reference, self.task.id),
                     self.task.prompt + "".join(steps),
                     self.rollout_teacher(child),
-                    self.leader_route(child) if self.config.evaluation.rollout_teacher == "leaders" else None,
+                    self.context_route(child) if self.config.evaluation.rollout_teacher == "context" else None,
                 )
             )
         evaluation = await self.evaluator.evaluate(leaves, self.teachers, self.rng)
@@ -404,6 +408,7 @@ class TaskSearch:
         scored = await self.score_paths(paths, ended)
         discount = self.config.selection.discount
         finished: list[tuple[int, float]] = []
+        credit = StepCredits(self) if self.config.evaluation.rollout_teacher == "context" and self.config.weights.dynamic else None
         start = 0
         for chain in chains:
             parts = scored[start : start + len(chain.steps)]
@@ -411,16 +416,21 @@ class TaskSearch:
             stop = next((k for k, s in enumerate(parts) if s.outcome.terminal or s.pruned), len(parts) - 1)
             node = children[chain.index]
             for k in range(stop + 1):
-                writer = chain.teacher_of(k)
+                writer, parent = chain.teacher_of(k), node
                 candidate = Candidate(
                     text=chain.steps[k], prior=1.0, teachers=[self.teachers[writer].name], teacher_ids=[writer], tokens=0,
                     ended=ended[start - len(chain.steps) + k], from_rollout=True,
                 )
                 (node,) = add_children(self.tree, [node], [candidate], [parts[k]], self.config.judge.scale)
-                finished += self.note_finished(np.asarray([node]), [parts[k]])
+                done = self.note_finished(np.asarray([node]), [parts[k]])
+                finished += done
+                if credit is not None:
+                    credit.add(writer, parent, parts[k], done)
             # as the tree stores them (float32), so a chain's return equals what its nodes hold
             rewards = [float(np.float32(parts[k].reward(self.config.judge.scale))) for k in range(stop + 1)]
             returns[chain.index] = sum(r * discount**k for k, r in enumerate(rewards))
+        if credit is not None:
+            credit.apply()
         return returns, finished
 
     # --- results and tree surgery ----------------------------------------------------------------
@@ -444,3 +454,29 @@ class TaskSearch:
         self.misses = {int(old_to_new[n]): m for n, m in self.misses.items() if old_to_new[n] >= 0}
         self.estimates = {int(old_to_new[n]): u for n, u in self.estimates.items() if old_to_new[n] >= 0}
         assert int(old_to_new[node]) == ROOT
+
+
+class StepCredits:
+    """The credits of a context rollout's steps (``evaluation.rollout_teacher = "context"``): each
+    step's writer was drawn from the weights of its context, so it is credited like a drawn step's
+    proposers, in the step's context: with ``(v + 1) / 2`` when the judge scored it (and ``judge.credit``),
+    with the path's outcome when it ended the path. (Path credit skips rollout steps, so nothing is
+    credited twice.)"""
+
+    def __init__(self, search: TaskSearch) -> None:
+        self.search = search
+        config = search.config
+        self.judged = search.judge is not None and config.judge.enabled and config.judge.credit
+        self.writers: list[list[int]] = []
+        self.outcomes: list[float | None] = []
+        self.contexts: list[int] = []
+
+    def add(self, writer: int, parent: int, scored: ScoredStep, finished: list[tuple[int, float]]) -> None:
+        outcome = finished[0][1] if finished else (scored.verdict + 1.0) / 2.0 if self.judged and not scored.outcome.terminal else None
+        self.writers.append([writer])
+        self.outcomes.append(outcome)
+        self.contexts.append(self.search.contexts.at(self.search.steps(parent)))
+
+    def apply(self) -> None:
+        contexts = self.contexts if self.search.contexts.on else None
+        credit_steps(self.search.weights, self.writers, self.outcomes, contexts)

@@ -33,7 +33,7 @@ from mcts.types import GenerationRequest, Proposal, ScoredText, Teacher, ValueFn
 class LeafToEvaluate:
     """One chosen child to evaluate: its ``state`` (prompt and steps root..child), the full ``text``
     a rollout continues (prompt + steps), and the teacher a rollout should use (resolved by the
-    search from ``evaluation.rollout_teacher``); with ``route`` (``rollout_teacher = "leaders"``) the
+    search from ``evaluation.rollout_teacher``); with ``route`` (``rollout_teacher = "context"``) the
     rollout is written a step at a time, each step by the teacher ``route(steps written so far)``."""
 
     state: ScoredText
