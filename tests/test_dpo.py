@@ -33,12 +33,10 @@ def pairs(tmp_path_factory):
 
 
 @pytest.mark.slow
-# ORPO's solve rate is only reported, not held: in one run of three it ended one puzzle of 120 below the policy
-# (issue 14 floor not met for ORPO yet); its margin grew in every run.
-@pytest.mark.parametrize("algo, options, holds_solve_rate", [("dpo", ["--sft-weight", "3"], True),
-                                                              ("orpo", ["--beta", "1.0"], False)])
-def test_preference_training_widens_the_heldout_margin_and_keeps_the_solve_rate(tmp_path, pairs, algo, options,
-                                                                                holds_solve_rate):
+# ORPO's odds-ratio weight: at 1.0 it once ended one puzzle of 120 below the policy; at 0.1 (TRL's
+# default, more of its loss the chosen answers' likelihood) 0.083 -> 0.125 with the margin 3.92 -> 4.15.
+@pytest.mark.parametrize("algo, options", [("dpo", ["--sft-weight", "3"]), ("orpo", ["--beta", "0.1"])])
+def test_preference_training_widens_the_heldout_margin_and_keeps_the_solve_rate(tmp_path, pairs, algo, options):
     from mcts.tasks.countdown_eval import evaluate_solve_rates
     from teachers.loading import resolve_model_path
 
@@ -54,8 +52,7 @@ def test_preference_training_widens_the_heldout_margin_and_keeps_the_solve_rate(
     after = evaluate_solve_rates(str(out), heldout, k=0).greedy
     print(f"{algo}: greedy solve rate {before:.3f} -> {after:.3f}, held-out margin "
           f"{report['heldout_margin_before']:.3f} -> {report['heldout_margin_after']:.3f}")
-    if holds_solve_rate:
-        assert after >= before
+    assert after >= before
 
 
 def test_dpo_needs_pairs(capsys):
