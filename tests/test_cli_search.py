@@ -70,3 +70,12 @@ def test_a_run_with_per_context_weights_shows_each_contexts_leader_live_and_plot
 
     with Image.open(out / "weights_contexts.png") as image:
         assert image.size[0] > image.size[1] > 100  # panels side by side
+
+
+def test_the_step_rule_is_a_flag_and_a_bad_one_is_one_clear_error(tmp_path, capsys):
+    assert main(["search", "--step", "tokens:0", "--num-tasks", "1", "--out", str(tmp_path / "bad")]) == 2
+    assert "step" in capsys.readouterr().err
+    out = tmp_path / "run"
+    assert main(["search", "--step", "sentence", "--num-tasks", "1", "--simulations", "2", "--no-judge",
+                 "--teacher", "hf:countdown-expert", "--out", str(out), "--min-free-mb", "0"]) == 0
+    assert 'step = "sentence"' in (out / "config.toml").read_text()

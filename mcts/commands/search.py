@@ -33,6 +33,8 @@ def register(subparsers) -> None:
     judge.add_argument("--judge", metavar="MODEL", help="LMGT judge model (HF path or bundled name)")
     judge.add_argument("--no-judge", action="store_true", help="search without a judge")
     p.add_argument("--evaluation", choices=["rollout", "value", "blend"], help="leaf evaluation (default rollout)")
+    p.add_argument("--step", metavar="RULE",
+                   help="what one step is: newline (default), sentence, tokens:N, token, or regex:PATTERN (search.step)")
     p.add_argument("--value-net", metavar="DIR", help="value network dir (ValueNet.save) for --evaluation value|blend")
     p.add_argument("--device", help="device for local models: cpu or cuda")
     p.add_argument("--out", metavar="DIR", help="run directory (default runs/latest)")
@@ -68,6 +70,7 @@ def overrides_from(args: argparse.Namespace) -> dict:
         "search.judge.enabled": False if args.no_judge else None,
         "search.evaluation.mode": args.evaluation,
         "search.evaluation.value_net": args.value_net,
+        "search.step": args.step,
     }
 
 
