@@ -8,6 +8,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from mcts.search.context import StepContexts
+from mcts.search.score import ScoredStep
 from mcts.tree import NO_TEACHER, Tree
 from mcts.weights import NO_CONTEXT, TeacherWeights
 
@@ -95,3 +97,28 @@ def credit_steps(
         context = NO_CONTEXT if contexts is None else contexts[k]
         for teacher in ids:
             weights.update(int(teacher), outcome, None if context == NO_CONTEXT else context)
+
+
+class StepCredits:
+    """The credits of a context rollout's steps (``evaluation.rollout_teacher = "context"``): each
+    step's writer was drawn from the weights of its context, so it is credited like a drawn step's
+    proposers, in the step's context: with ``(v + 1) / 2`` when the judge scored it (``judged``: a judge
+    that credits), with the path's outcome when it ended the path. (Path credit skips rollout steps, so
+    nothing is credited twice.) ``steps_of(node)`` gives the steps from the task's start to ``node``."""
+
+    def __init__(self, weights: TeacherWeights, contexts: StepContexts, steps_of: Callable[[int], list[str]], judged: bool) -> None:
+        self.weights, self.step_contexts, self.steps_of, self.judged = weights, contexts, steps_of, judged
+        self.writers: list[list[int]] = []
+        self.outcomes: list[float | None] = []
+        self.contexts: list[int] = []
+
+    def add(self, writer: int, parent: int, scored: ScoredStep, finished: list[tuple[int, float]]) -> None:
+        """One rollout step, written by ``writer`` below ``parent``; ``finished``: the path it ended, if any."""
+        judged = self.judged and not scored.outcome.terminal
+        outcome = finished[0][1] if finished else (scored.verdict + 1.0) / 2.0 if judged else None
+        self.writers.append([writer])
+        self.outcomes.append(outcome)
+        self.contexts.append(self.step_contexts.at(self.steps_of(parent)))
+
+    def apply(self) -> None:
+        credit_steps(self.weights, self.writers, self.outcomes, self.contexts if self.step_contexts.on else None)

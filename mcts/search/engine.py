@@ -29,7 +29,7 @@ import numpy as np
 from mcts.search.bench import TeacherBench
 from mcts.search.config import SearchConfig
 from mcts.search.context import StepContexts
-from mcts.search.credit import ReturnRange, credit_finished, credit_judged_steps, credit_steps, value_change_outcome
+from mcts.search.credit import ReturnRange, StepCredits, credit_finished, credit_judged_steps, credit_steps, value_change_outcome
 from mcts.search.evaluate import Evaluation, LeafEvaluator, LeafToEvaluate, Rollout, chosen_children, value_function_of
 from mcts.search.grow import add_children
 from mcts.search.merge import Candidate, admit, leaf_candidates
@@ -408,7 +408,10 @@ class TaskSearch:
         scored = await self.score_paths(paths, ended)
         discount = self.config.selection.discount
         finished: list[tuple[int, float]] = []
-        credit = StepCredits(self) if self.config.evaluation.rollout_teacher == "context" and self.config.weights.dynamic else None
+        credit = None
+        if self.config.evaluation.rollout_teacher == "context" and self.config.weights.dynamic:
+            judged = self.judge is not None and self.config.judge.enabled and self.config.judge.credit
+            credit = StepCredits(self.weights, self.contexts, self.steps, judged)
         start = 0
         for chain in chains:
             parts = scored[start : start + len(chain.steps)]
@@ -454,29 +457,3 @@ class TaskSearch:
         self.misses = {int(old_to_new[n]): m for n, m in self.misses.items() if old_to_new[n] >= 0}
         self.estimates = {int(old_to_new[n]): u for n, u in self.estimates.items() if old_to_new[n] >= 0}
         assert int(old_to_new[node]) == ROOT
-
-
-class StepCredits:
-    """The credits of a context rollout's steps (``evaluation.rollout_teacher = "context"``): each
-    step's writer was drawn from the weights of its context, so it is credited like a drawn step's
-    proposers, in the step's context: with ``(v + 1) / 2`` when the judge scored it (and ``judge.credit``),
-    with the path's outcome when it ended the path. (Path credit skips rollout steps, so nothing is
-    credited twice.)"""
-
-    def __init__(self, search: TaskSearch) -> None:
-        self.search = search
-        config = search.config
-        self.judged = search.judge is not None and config.judge.enabled and config.judge.credit
-        self.writers: list[list[int]] = []
-        self.outcomes: list[float | None] = []
-        self.contexts: list[int] = []
-
-    def add(self, writer: int, parent: int, scored: ScoredStep, finished: list[tuple[int, float]]) -> None:
-        outcome = finished[0][1] if finished else (scored.verdict + 1.0) / 2.0 if self.judged and not scored.outcome.terminal else None
-        self.writers.append([writer])
-        self.outcomes.append(outcome)
-        self.contexts.append(self.search.contexts.at(self.search.steps(parent)))
-
-    def apply(self) -> None:
-        contexts = self.contexts if self.search.contexts.on else None
-        credit_steps(self.search.weights, self.writers, self.outcomes, contexts)
