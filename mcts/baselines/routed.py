@@ -35,25 +35,24 @@ class RoutedTeacher:
             raise ValueError("RoutedTeacher needs at least one teacher")
         self.teachers, self.route, self.name, self.prompt_lines = list(teachers), route, name, prompt_lines
 
-    def _teacher(self, text: str) -> Teacher:
+    def _route(self, text: str) -> int:
         index = self.route(max(0, text.count(STEP) - self.prompt_lines))
         if not 0 <= index < len(self.teachers):
             raise ValueError(f"{self.name}: route gave teacher {index}, not one of 0..{len(self.teachers) - 1}")
-        return self.teachers[index]
+        return index
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[list[Proposal]]:
-        # One partial response per sample: (request index, text so far, pieces so far).
+        # One partial response per sample (request index, sample index), grown a step per round.
         active = [(i, j) for i, r in enumerate(requests) for j in range(r.n)]
         pieces: dict[tuple[int, int], list[Proposal]] = {key: [] for key in active}
         while active:
-            by_teacher: dict[int, list[tuple[int, int]]] = {}
-            for key in active:
-                by_teacher.setdefault(id(self._teacher(self._text(requests, pieces, key))), []).append(key)
+            asks: dict[int, list[tuple[tuple[int, int], GenerationRequest]]] = {}
+            for i, j in active:
+                ask = self._step_request(requests[i], pieces[(i, j)], j)
+                asks.setdefault(self._route(ask.prompt), []).append(((i, j), ask))
             still = []
-            for keys in by_teacher.values():
-                teacher = self._teacher(self._text(requests, pieces, keys[0]))
-                asks = [self._step_request(requests[i], pieces[(i, j)], j) for i, j in keys]
-                for key, (proposal,) in zip(keys, teacher.generate(asks)):
+            for index, rows in asks.items():
+                for (key, _), (proposal,) in zip(rows, self.teachers[index].generate([ask for _, ask in rows])):
                     pieces[key].append(proposal)
                     if self._goes_on(requests[key[0]], pieces[key]):
                         still.append(key)
@@ -65,10 +64,6 @@ class RoutedTeacher:
 
     def close(self) -> None:
         """Nothing to close: the routed teachers belong to the caller."""
-
-    @staticmethod
-    def _text(requests: Sequence[GenerationRequest], pieces: dict, key: tuple[int, int]) -> str:
-        return requests[key[0]].prompt + "".join(p.text + (p.stop_string or "") for p in pieces[key])
 
     @staticmethod
     def _step_request(request: GenerationRequest, done: list[Proposal], sample: int) -> GenerationRequest:

@@ -297,8 +297,6 @@ class TaskSearch:
         if mode == "proposer":
             teacher = int(self.tree.nodes([child]).teacher[0])
             return teacher if teacher in working else working[0]
-        if mode == "context":
-            return self.context_route(child)([])
         names = [t.name for t in self.teachers]
         if mode not in names:
             raise ValueError(f"evaluation.rollout_teacher {mode!r} is not one of the teachers {names} (or 'top', 'proposer', 'context')")
@@ -348,12 +346,13 @@ class TaskSearch:
         leaves = []
         for _, child in rows:
             steps = self.steps(child)
+            route = self.context_route(child) if self.config.evaluation.rollout_teacher == "context" else None
             leaves.append(
                 LeafToEvaluate(
                     ScoredText(self.task.prompt, tuple(steps), self.task.reference, self.task.id),
                     self.task.prompt + "".join(steps),
-                    self.rollout_teacher(child),
-                    self.context_route(child) if self.config.evaluation.rollout_teacher == "context" else None,
+                    route([]) if route is not None else self.rollout_teacher(child),  # the first step's teacher
+                    route,
                 )
             )
         evaluation = await self.evaluator.evaluate(leaves, self.teachers, self.rng)

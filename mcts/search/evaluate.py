@@ -34,7 +34,8 @@ class LeafToEvaluate:
     """One chosen child to evaluate: its ``state`` (prompt and steps root..child), the full ``text``
     a rollout continues (prompt + steps), and the teacher a rollout should use (resolved by the
     search from ``evaluation.rollout_teacher``); with ``route`` (``rollout_teacher = "context"``) the
-    rollout is written a step at a time, each step by the teacher ``route(steps written so far)``."""
+    rollout is written a step at a time: the first step by ``rollout_teacher``, each later one by the
+    teacher ``route(steps written so far)``."""
 
     state: ScoredText
     text: str
@@ -126,7 +127,8 @@ class Rollout:
             jobs: dict[int, list[int]] = {}
             for i in active:
                 route = leaves[i].route
-                jobs.setdefault(route(steps[i]) if route is not None else leaves[i].rollout_teacher, []).append(i)
+                # the first step's teacher is the one the search drew for the leaf (rollout_teacher)
+                jobs.setdefault(route(steps[i]) if route is not None and steps[i] else leaves[i].rollout_teacher, []).append(i)
             requests = {
                 t: [
                     GenerationRequest(
