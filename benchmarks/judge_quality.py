@@ -11,7 +11,9 @@ exact solver's (``mcts.tasks.countdown_solver``): reachable means every step val
 reachable. These are the same kinds of states the judge was trained on, from puzzles it never saw.
 
 Reported per depth and overall: balanced accuracy — the mean of the accept rate on reachable states and
-the reject rate on unreachable ones, a neutral verdict (0) counting as wrong — the confusion matrix
+the reject rate on unreachable ones, a neutral verdict (0) counting as wrong — the same on the states
+whose steps are all valid (``balanced_accuracy_valid``: what the model itself decides when the judge's
+state view leaves invalid steps to the task's checker), the confusion matrix
 (truth reachable / unreachable x verdict accept / neutral / reject), the reject rate on invalid last
 steps, and throughput: states judged per second, all states in one ``judge`` call (one forward pass per
 ``--batch-size`` states), after a warm-up call that loads the model. The baseline row is the old
@@ -70,24 +72,31 @@ def judge_states(judge, states: list[JudgeExample]) -> tuple[list[int], float]:
     return [int(v) for v in verdicts], len(states) / (time.perf_counter() - start)
 
 
+def _confusion(rows: list[tuple[JudgeExample, int]]) -> tuple[dict, float]:
+    """The confusion matrix of ``rows`` and its balanced accuracy (a neutral verdict counts as wrong)."""
+    confusion = {truth: {name: 0 for name in VERDICT_NAMES.values()} for truth in ("reachable", "unreachable")}
+    for state, verdict in rows:
+        confusion["reachable" if state.reachable else "unreachable"][VERDICT_NAMES[verdict]] += 1
+    rates = [
+        confusion["reachable"]["accept"] / max(1, sum(confusion["reachable"].values())),
+        confusion["unreachable"]["reject"] / max(1, sum(confusion["unreachable"].values())),
+    ]
+    return confusion, sum(rates) / 2
+
+
 def quality(states: list[JudgeExample], verdicts: list[int]) -> dict:
-    """Balanced accuracy per depth and overall, confusion matrices, reject rate on invalid last steps."""
-    report: dict = {"balanced_accuracy": {}, "confusion": {}, "invalid_rejected": {}}
+    """Balanced accuracy per depth and overall (also on valid states alone: the model's part when a
+    task checker rejects invalid steps), confusion matrices, reject rate on invalid last steps."""
+    report: dict = {"balanced_accuracy": {}, "balanced_accuracy_valid": {}, "confusion": {}, "invalid_rejected": {}}
     for depth in (*DEPTHS, "all"):
         rows = [(s, v) for s, v in zip(states, verdicts) if depth == "all" or s.depth == depth]
         if not rows:
             continue
-        confusion = {truth: {name: 0 for name in VERDICT_NAMES.values()} for truth in ("reachable", "unreachable")}
-        for state, verdict in rows:
-            confusion["reachable" if state.reachable else "unreachable"][VERDICT_NAMES[verdict]] += 1
-        rates = [
-            confusion["reachable"]["accept"] / max(1, sum(confusion["reachable"].values())),
-            confusion["unreachable"]["reject"] / max(1, sum(confusion["unreachable"].values())),
-        ]
-        invalid = [v for s, v in rows if apply_steps(s.puzzle, s.steps).invalid]
-        report["balanced_accuracy"][str(depth)] = sum(rates) / 2
-        report["confusion"][str(depth)] = confusion
-        report["invalid_rejected"][str(depth)] = sum(v == -1 for v in invalid) / len(invalid) if invalid else None
+        invalid = [apply_steps(s.puzzle, s.steps).invalid for s, _ in rows]
+        report["confusion"][str(depth)], report["balanced_accuracy"][str(depth)] = _confusion(rows)
+        report["balanced_accuracy_valid"][str(depth)] = _confusion([r for r, bad in zip(rows, invalid) if not bad])[1]
+        rejected = [v == -1 for (_, v), bad in zip(rows, invalid) if bad]
+        report["invalid_rejected"][str(depth)] = sum(rejected) / len(rejected) if rejected else None
     return report
 
 
@@ -131,7 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.baseline != "none":
         rows[f"{args.baseline} (LMGT, old)"] = args.baseline
     table = Table(title=f"Judge verdicts vs the solver: {len(states)} states of {len(puzzles)} puzzles ({source})")
-    for column in ("judge", "bal. acc. 1", "bal. acc. 2", "bal. acc. 3", "all", "invalid rejected", "states/s"):
+    for column in ("judge", "bal. acc. 1", "bal. acc. 2", "bal. acc. 3", "all", "valid only 1", "invalid rejected",
+                   "states/s"):
         table.add_column(column, justify="left" if column == "judge" else "right")
     for label, name in rows.items():
         verdicts, speed = judge_states(load_judge(name, batch_size=args.batch_size), states)
@@ -142,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
             result["baseline"] = {"judge": name, **report}
         acc = report["balanced_accuracy"]
         table.add_row(label, *(f"{acc[d]:.1%}" if d in acc else "-" for d in ("1", "2", "3", "all")),
+                      f"{report['balanced_accuracy_valid']['1']:.1%}" if "1" in acc else "-",
                       f"{report['invalid_rejected']['all']:.1%}", f"{speed:,.0f}")
     console.print(table)
     confusion = result["confusion"]["all"]

@@ -14,8 +14,15 @@ from mcts.tasks.countdown import Puzzle, apply_steps, format_prompt, format_step
 from mcts.tasks.countdown_solver import after_move, generate_puzzles, is_solvable, legal_moves, puzzle_split, solve
 from mcts.types import Judge, ScoredText
 from teachers.bundled import bundled_model_path, bundled_models
-from teachers.training.judge_data import first_steps, judge_examples, judge_puzzles, reachable
-from teachers.training.recipes import recipe
+from teachers.training.judge_data import (
+    FOCUS_DEPTH_ODDS,
+    FOCUS_FIRST_STEP_ODDS,
+    first_steps,
+    judge_examples,
+    judge_puzzles,
+    reachable,
+)
+from teachers.training.recipes import Recipe, recipe
 from value import LMGTJudgeConfig, load_judge
 
 WALKED_EXAMPLES = 4000
@@ -41,6 +48,22 @@ def test_no_heldout_number_set_is_in_the_judges_training_data():
         assert tuple(sorted(numbers)) not in heldout, example
         drawn.add((tuple(sorted(numbers)), example.puzzle.target))
     assert len(drawn) > 1000  # a good sample of the puzzle pool was walked
+    focused = judge_examples(seed + 1, invalid_share=0.0, depth_odds=FOCUS_DEPTH_ODDS, first_step_odds=FOCUS_FIRST_STEP_ODDS)
+    for example in itertools.islice(focused, WALKED_EXAMPLES // 4):  # the focus phase's stream
+        assert tuple(sorted(example.puzzle.numbers)) not in heldout, example
+        assert puzzle_split(example.puzzle.numbers, example.puzzle.target) == "train", example
+
+
+def test_the_focus_stream_is_one_step_game_of_24_from_1_to_13_and_valid():
+    examples = list(itertools.islice(judge_examples(3, invalid_share=0.0, depth_odds=FOCUS_DEPTH_ODDS,
+                                                    first_step_odds=FOCUS_FIRST_STEP_ODDS), 1000))
+    one_step = [e for e in examples if e.depth == 1]
+    assert 0.7 < len(one_step) / len(examples) < 0.9
+    assert all(e.puzzle.target == 24 and max(e.puzzle.numbers) <= 13 for e in one_step)
+    assert not any(apply_steps(e.puzzle, e.steps).invalid for e in examples)
+    assert 0.4 < sum(e.reachable for e in examples) / len(examples) < 0.6
+    with pytest.raises(ValueError, match="focus_steps is for the judge's data kind only"):
+        Recipe("x", data="solution", n_layer=1, steps=1, focus_steps=1)
 
 
 def test_training_states_are_balanced_solver_labelled_and_varied():
@@ -172,3 +195,21 @@ def test_load_judge_errors_name_the_bad_path(tmp_path):
     (model / "judge.json").write_text(json.dumps({"accept": "Y", "reject": "Y"}))
     with pytest.raises(ValueError, match="judge.json: LMGTJudgeConfig answer strings must differ"):
         load_judge(model)
+
+
+@pytest.mark.slow
+def test_the_focus_phase_gives_the_same_weights_on_saved_first_phase_weights(tmp_path):
+    import torch
+    from transformers import GPT2LMHeadModel
+
+    from teachers.training.tokenizer import build_tokenizer
+    from teachers.training.train import focus, train
+
+    tiny = Recipe("tiny-judge", data="judge", n_layer=1, steps=3, batch_size=8, seed=5, focus_steps=2)
+    train(tiny, tmp_path / "whole", log=lambda _: None)
+    first = Recipe("tiny-judge", data="judge", n_layer=1, steps=3, batch_size=8, seed=5)
+    train(first, tmp_path / "first", log=lambda _: None)
+    model = GPT2LMHeadModel.from_pretrained(str(tmp_path / "first"))
+    focus(model, tiny, build_tokenizer(), log=lambda _: None)
+    whole = GPT2LMHeadModel.from_pretrained(str(tmp_path / "whole")).state_dict()
+    assert all(torch.equal(whole[k], v) for k, v in model.state_dict().items())

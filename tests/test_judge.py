@@ -116,8 +116,8 @@ def test_default_template_renders_state_and_step(scorer):
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"template": "{state} ok?"}, "unknown fields \\['state'\\]"),
-        ({"template": "{prompt} ok?"}, "include \\{step\\} or \\{response\\}"),
+        ({"template": "{board} ok?"}, "unknown fields \\['board'\\]"),
+        ({"template": "{prompt} ok?"}, "include \\{step\\}, \\{response\\} or \\{state\\}"),
         ({"template": "{step"}, "not a valid format string"),
         ({"accept_threshold": -1.0}, "accept_threshold must be finite and >= 0"),
         ({"reject_threshold": math.nan}, "reject_threshold"),

@@ -6,8 +6,9 @@ through Language Model Guided Trade-offs", arXiv 2409.04744) uses a language mod
 the search adds ``judge.scale * verdict`` to a new node's immediate reward (``LMGTJudge.shift``).
 
 How a verdict is reached, exactly: the state is written into ``template`` (fields ``{prompt}``,
-``{history}`` = the steps before the last one, ``{step}`` = the last step, ``{response}`` = all steps),
-and the model scores each answer string as a continuation of that text:
+``{history}`` = the steps before the last one, ``{step}`` = the last step, ``{response}`` = all steps,
+``{state}`` = the task's view of the state, see ``state_view`` below), and the model scores each
+answer string as a continuation of that text:
 ``a = log p(accept | text)``, ``r = log p(reject | text)``, ``n = log p(neutral | text)`` (sums of
 token log-probs in nats; the per-token mean with ``length_normalize``; ``n = -inf`` without a neutral
 answer). Then
@@ -15,6 +16,11 @@ answer). Then
 - ``+1`` if ``a - r > accept_threshold`` and ``a >= n``;
 - ``-1`` if ``r - a > reject_threshold`` and ``r >= n``;
 - ``0`` otherwise.
+
+With ``state_view`` (a name in :data:`STATE_VIEWS`, e.g. ``"countdown"``), the task first reads the
+state: a state its own step checker rejects (an invalid step) is ``-1`` with no model call (``r = 0``,
+the other answers ``-inf``), every other state is shown to the model as the view's text. The countdown
+view is the numbers left, sorted, and the target, so every path to the same numbers reads the same.
 
 Both thresholds are >= 0, so the two cases never overlap; raising a threshold turns verdicts into 0.
 All states of one ``judge`` call go through the model together. When every answer is one token of the
@@ -24,20 +30,23 @@ pass per ``batch_size`` rows). Deterministic (no sampling). ``score`` gives the 
 ``p(accept) - p(reject)`` in [-1, 1], for searches that take a process reward model.
 
 The bundled judge ``countdown-judge`` (``load_judge("countdown-judge")``) plays the role of Tree of
-Thoughts' value prompt (Yao et al. 2023, arXiv 2305.10601: "sure / likely / impossible" for partial
-Game-of-24 states), learned instead of prompted: a small GPT-2 (started from ``countdown-expert``'s
-weights) trained on solver-labelled states of training-side puzzles (``teachers.training.judge_data``) to answer ``Y`` (the numbers left can still
-reach the target) or ``N`` (an invalid step, or a dead end) after the marker ``?``. Its ``judge.json``
-holds that template, those answers and the thresholds below which it says neutral (0). LMGT's
--1 / 0 / +1 shift is how its verdict enters the reward; the search may also prune on it.
+Thoughts' value prompt (Yao et al. 2023, arXiv 2305.10601: "sure / likely / impossible" for the
+numbers left in Game of 24), learned instead of prompted: a small GPT-2 (started from
+``countdown-expert``'s weights) trained on solver-labelled states of training-side puzzles
+(``teachers.training.judge_data``) to answer ``Y`` (the numbers left can still reach the target) or
+``N`` (a dead end) after the countdown view of a state and the marker ``?``; invalid steps are the
+task checker's. Its ``judge.json`` holds that template, the view, those answers and the thresholds
+below which it says neutral (0). LMGT's -1 / 0 / +1 shift is how its verdict enters the reward; the
+search may also prune on it.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 import string
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,7 +55,10 @@ import numpy as np
 from mcts.types import ScoredText
 from value.causal_lm import CausalLMScorer, Usage
 
-TEMPLATE_FIELDS = frozenset({"prompt", "history", "step", "response"})
+TEMPLATE_FIELDS = frozenset({"prompt", "history", "step", "response", "state"})
+# Task-defined views of a state (``{state}`` in a template): ``ScoredText -> str``, or ``None`` when the
+# task's own checker already rejects the state (an invalid step): the verdict is -1 and no model runs.
+STATE_VIEWS: dict[str, tuple[str, str]] = {"countdown": ("mcts.tasks.countdown_judge", "countdown_state_view")}
 
 DEFAULT_JUDGE_TEMPLATE = (
     "{prompt}{history}\n\nProposed next step: {step}\nIs this step good, neutral or bad?\nAnswer:"
@@ -65,18 +77,29 @@ def _check_template(template: str, owner: str) -> None:
             f"{owner} template uses unknown fields {unknown}; allowed: {sorted(TEMPLATE_FIELDS)} "
             "(write a literal brace as '{{' or '}}')"
         )
-    if not fields & {"step", "response"}:
-        raise ValueError(f"{owner} template must show the text being judged: include {{step}} or {{response}}")
+    if not fields & {"step", "response", "state"}:
+        raise ValueError(
+            f"{owner} template must show the text being judged: include {{step}}, {{response}} or {{state}}"
+        )
 
 
-def render(template: str, state: ScoredText) -> str:
-    """The template filled in with one state's fields."""
+def state_view(name: str) -> Callable[[ScoredText], str | None]:
+    """The view named ``name`` in :data:`STATE_VIEWS`; ``ValueError`` listing the known ones."""
+    if name not in STATE_VIEWS:
+        raise ValueError(f"unknown state view {name!r}; known: {', '.join(sorted(STATE_VIEWS))}")
+    module, attribute = STATE_VIEWS[name]
+    return getattr(importlib.import_module(module), attribute)
+
+
+def render(template: str, state: ScoredText, view: str = "") -> str:
+    """The template filled in with one state's fields (``view``: its ``{state}``)."""
     steps = tuple(state.steps)
     return template.format(
         prompt=state.prompt,
         history="".join(steps[:-1]),
         step=steps[-1] if steps else "",
         response="".join(steps),
+        state=view,
     )
 
 
@@ -92,9 +115,14 @@ class LMGTJudgeConfig:
     reject_threshold: float = 0.0
     length_normalize: bool = False
     scale: float = 1.0
+    state_view: str | None = None
 
     def __post_init__(self) -> None:
         _check_template(self.template, "LMGTJudgeConfig")
+        if self.state_view is not None and self.state_view not in STATE_VIEWS:
+            raise ValueError(f"LMGTJudgeConfig state_view {self.state_view!r} is unknown; known: {sorted(STATE_VIEWS)}")
+        if "{state}" in self.template and self.state_view is None:
+            raise ValueError("LMGTJudgeConfig template shows {state}: name the task's state_view (e.g. 'countdown')")
         answers = [a for a in (self.accept, self.neutral, self.reject) if a is not None]
         if any(not a for a in answers):
             raise ValueError("LMGTJudgeConfig answer strings must be non-empty (e.g. ' good', ' neutral', ' bad')")
@@ -130,9 +158,9 @@ class _AnswerLikelihoods:
             self._token_ids = [ids[0] for ids in encoded] if all(len(ids) == 1 for ids in encoded) else []
         return self._token_ids or None
 
-    def __call__(self, states: Sequence[ScoredText]) -> list[dict[str, float]]:
+    def __call__(self, states: Sequence[ScoredText], views: Sequence[str] | None = None) -> list[dict[str, float]]:
         labels = list(self.answers)
-        prompts = [render(self.template, s) for s in states]
+        prompts = [render(self.template, s, views[i] if views else "") for i, s in enumerate(states)]
         single = self._single_token_ids()
         if single is not None:  # one row per state: the answers are next-token candidates
             table = self.scorer.next_token_logprobs(prompts, single, usage=self.usage)
@@ -179,6 +207,7 @@ class LMGTJudge(_CountsModelUse):
 
     def __init__(self, model: str | Path | CausalLMScorer, config: LMGTJudgeConfig | None = None) -> None:
         self.config = config or LMGTJudgeConfig()
+        self.checker_rejected = 0
         self._answers = _AnswerLikelihoods(
             model,
             self.config.template,
@@ -192,11 +221,27 @@ class LMGTJudge(_CountsModelUse):
 
     @property
     def judged(self) -> int:
-        return self._answers.states
+        """States judged: by the model, or by the task's checker through the state view."""
+        return self._answers.states + self.checker_rejected
 
     def answer_logprobs(self, states: Sequence[ScoredText]) -> list[dict[str, float]]:
-        """``{"accept": a, "reject": r, ("neutral": n)}`` log-likelihoods per state (nats)."""
-        return self._answers(states)
+        """``{"accept": a, "reject": r, ("neutral": n)}`` log-likelihoods per state (nats).
+
+        With a ``state_view``, a state the task's checker rejects gets ``reject = 0``, every other answer
+        ``-inf`` (a certain reject), without a model call; ``checker_rejected`` counts them."""
+        if self.config.state_view is None:
+            return self._answers(states)
+        view = state_view(self.config.state_view)
+        views = [view(s) for s in states]
+        asked = [i for i, v in enumerate(views) if v is not None]
+        scored = self._answers([states[i] for i in asked], [views[i] for i in asked]) if asked else []
+        out: list[dict[str, float]] = [
+            {label: 0.0 if label == "reject" else -math.inf for label in self._answers.answers} for _ in states
+        ]
+        for i, row in zip(asked, scored):
+            out[i] = row
+        self.checker_rejected += len(states) - len(asked)
+        return out
 
     def decide(self, logprobs: Mapping[str, float]) -> int:
         """The verdict for one state's answer log-likelihoods (the rule in the module docstring)."""
@@ -270,7 +315,7 @@ JUDGE_CONFIG_FILE = "judge.json"
 _CONFIG_TYPES: dict[str, tuple[type, ...]] = {
     "template": (str,), "accept": (str,), "neutral": (str, type(None)), "reject": (str,),
     "accept_threshold": (int, float), "reject_threshold": (int, float), "length_normalize": (bool,),
-    "scale": (int, float),
+    "scale": (int, float), "state_view": (str, type(None)),
 }
 
 

@@ -70,3 +70,20 @@ class SolverJudge:
         self.calls += 1
         self.judged += len(states)
         return [self.verdict(s) for s in states]
+
+
+def countdown_state_view(state: ScoredText) -> str | None:
+    """What a learned judge reads of a countdown state: the puzzle it has become, ``None`` if a step is invalid.
+
+    The numbers left, sorted, and the target, written as a prompt (``"Numbers: 4 7 8\\nTarget: 24\\n"``),
+    so every path to the same numbers reads the same: a held-out puzzle's state that some training
+    puzzle also reaches is, to the judge, exactly the state it learned. An invalid step (the task's own
+    checker, :func:`mcts.tasks.countdown.apply_steps`) is ``None``: rejected without asking the model.
+    This is Tree of Thoughts' value prompt's input (the numbers left), with the proposal checked first.
+    Raises ``ValueError`` when the prompt is not a countdown prompt.
+    """
+    puzzle = parse_countdown_prompt(state.prompt)
+    after = apply_steps(puzzle, state.steps)
+    if after.invalid:
+        return None
+    return f"Numbers: {' '.join(map(str, sorted(after.remaining)))}\nTarget: {puzzle.target}\n"

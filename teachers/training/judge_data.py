@@ -52,6 +52,10 @@ WIDE_HIGH = 20
 DEPTH_ODDS = (5, 2, 1)
 # After one step, odds of drawing from the first steps of Game of 24 from 1..13 vs of every pool.
 FIRST_STEP_ODDS = (3, 1)
+# The focus stream (``Recipe.focus_steps``): mostly one-step states, all from Game of 24 from 1..13 (the
+# benchmark's kind), with some deeper states so those are not forgotten.
+FOCUS_DEPTH_ODDS = (8, 1, 1)
+FOCUS_FIRST_STEP_ODDS = (1, 0)
 # Share of unreachable states whose last step is invalid (the rest are valid steps into a dead end).
 INVALID_SHARE = 0.35
 # Share of unreachable states whose prefix is a random walk (may already be dead) rather than a solution's.
@@ -170,7 +174,8 @@ def _prefix(puzzle: Puzzle, length: int, rng: random.Random) -> list[str]:
     return solution[:length]
 
 
-def sample_state(puzzle: Puzzle, depth: int, want_reachable: bool, rng: random.Random) -> JudgeExample:
+def sample_state(puzzle: Puzzle, depth: int, want_reachable: bool, rng: random.Random,
+                 invalid_share: float = INVALID_SHARE) -> JudgeExample:
     """One state of ``depth`` steps of ``puzzle`` (solvable), aiming at the label ``want_reachable``.
 
     The label is computed, not assumed: it differs from the wish only when no state of the wanted kind
@@ -187,7 +192,7 @@ def sample_state(puzzle: Puzzle, depth: int, want_reachable: bool, rng: random.R
         else:
             steps = _prefix(puzzle, depth - 1, rng)
             available = apply_steps(puzzle, steps).remaining
-            if rng.random() < INVALID_SHARE:
+            if rng.random() < invalid_share:
                 steps.append(spoil_move(available, rng))
             else:
                 dead = [m for m in legal_moves(available) if not is_solvable(after_move(available, m), puzzle.target)]
@@ -222,11 +227,12 @@ def first_steps(puzzles: Sequence[Puzzle]) -> FirstSteps:
 
 
 def first_step_state(steps: tuple[FirstSteps, ...], puzzles: Sequence[Puzzle], want_reachable: bool,
-                     rng: random.Random, odds: Sequence[float] | None = None) -> JudgeExample:
+                     rng: random.Random, odds: Sequence[float] | None = None,
+                     invalid_share: float = INVALID_SHARE) -> JudgeExample:
     """A state after one step: a distinct first-step state of the wanted label, drawn uniformly from one
     of ``steps`` (chosen by ``odds``, uniformly without), then one step that leaves it, numbers shuffled; or, for a share
-    :data:`INVALID_SHARE` of unreachable ones, a spoiled first step of a puzzle of ``puzzles``."""
-    if not want_reachable and rng.random() < INVALID_SHARE:
+    ``invalid_share`` of unreachable ones, a spoiled first step of a puzzle of ``puzzles``."""
+    if not want_reachable and rng.random() < invalid_share:
         puzzle = _shuffled(rng.choice(puzzles), rng)
         steps_taken: tuple[str, ...] = (spoil_move(puzzle.numbers, rng),)
     else:
@@ -243,26 +249,29 @@ def _shuffled(puzzle: Puzzle, rng: random.Random) -> Puzzle:
     return Puzzle(puzzle.id, tuple(numbers), puzzle.target)
 
 
-def judge_examples(seed: int, side: Side = "fit", run: int = 1) -> Iterator[JudgeExample]:
+def judge_examples(seed: int, side: Side = "fit", run: int = 1, invalid_share: float = INVALID_SHARE,
+                   depth_odds: Sequence[float] = DEPTH_ODDS,
+                   first_step_odds: Sequence[float] = FIRST_STEP_ODDS) -> Iterator[JudgeExample]:
     """An endless seeded stream of balanced judge examples from the ``side`` puzzles (same seed, same stream),
     in runs of ``run`` examples of one depth (the trainer's batch: rows of one depth pad little).
 
-    Each run draws its depth (odds :data:`DEPTH_ODDS`), each example its label (50/50). After one step,
+    Each run draws its depth (odds ``depth_odds``), each example its label (50/50). After one step,
     :func:`first_step_state` over the first steps of the Game-of-24 1..13 pool or of every pool (odds
-    :data:`FIRST_STEP_ODDS`); deeper, a pool (:data:`POOL_SHARES`; puzzles with enough numbers) and a puzzle from it, its
-    numbers shuffled, and :func:`sample_state`.
+    ``first_step_odds``); deeper, a pool (:data:`POOL_SHARES`; puzzles with enough numbers) and a puzzle from it, its
+    numbers shuffled, and :func:`sample_state`. ``invalid_share``: of unreachable states, the share
+    whose last step is invalid (0 for the bundled judge, which never sees them: the checker rejects them).
     """
     rng = random.Random(seed)
     pools = judge_puzzles(side, seed)
     everything = [p for pool in pools for p in pool]
     steps = (first_steps(pools[0]), first_steps(everything))
     while True:
-        depth = rng.choices(range(1, len(DEPTH_ODDS) + 1), weights=DEPTH_ODDS)[0]
+        depth = rng.choices(range(1, len(depth_odds) + 1), weights=depth_odds)[0]
         deep_enough = [[p for p in pool if len(p.numbers) > depth] for pool in pools]
         for _ in range(run):
             want = rng.random() < 0.5
             if depth == 1:
-                yield first_step_state(steps, everything, want, rng, FIRST_STEP_ODDS)
+                yield first_step_state(steps, everything, want, rng, first_step_odds, invalid_share)
                 continue
             base = rng.choices(deep_enough, weights=POOL_SHARES)[0]
-            yield sample_state(_shuffled(rng.choice(base), rng), depth, want, rng)
+            yield sample_state(_shuffled(rng.choice(base), rng), depth, want, rng, invalid_share)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from teachers.training.data import TrainingText, example_stream
-from teachers.training.judge_data import JUDGE_DATA_KIND, judge_examples
+from teachers.training.judge_data import FOCUS_DEPTH_ODDS, FOCUS_FIRST_STEP_ODDS, JUDGE_DATA_KIND, judge_examples
 from teachers.training.prose_data import PROSE_DATA_KIND, prose_examples
 from teachers.training.judge_format import IGNORE_INDEX, JUDGE_CONFIG_FILE, judge_config, judge_token_rows
 from teachers.training.recipes import Recipe
@@ -66,7 +66,7 @@ MICRO_BATCH_ROWS = 64  # rows of similar length per forward pass: short rows are
 Batch = list[tuple["torch.Tensor", "torch.Tensor", "torch.Tensor"]]
 
 
-def batches(recipe: Recipe, tokenizer) -> Iterator[Batch]:
+def batches(recipe: Recipe, tokenizer, focus: bool = False) -> Iterator[Batch]:
     """Endless optimizer batches of ``batch_size`` rows, each a list of ``(input_ids, attention_mask,
     labels)`` micro-batches (int64, ``[rows, longest in the micro-batch]``).
 
@@ -75,12 +75,17 @@ def batches(recipe: Recipe, tokenizer) -> Iterator[Batch]:
     tokens); the gradient is still the whole batch's (:func:`batch_loss`). Right-padded; labels are
     ``IGNORE_INDEX`` wherever there is no loss: for the teachers' kinds on the prompt (its two lines)
     and on padding, so the loss is on the response and the final EOS; for the judge's kind everywhere
-    but its verdicts (``teachers.training.judge_format.judge_token_rows``).
+    but its verdicts (``teachers.training.judge_format.judge_token_rows``). ``focus``: the judge's focus
+    stream (``Recipe.focus_steps``), seeded apart from the first.
     """
     import torch
 
-    if recipe.data == JUDGE_DATA_KIND:
-        stream = judge_token_rows(judge_examples(recipe.seed), tokenizer)
+    if focus:
+        examples = judge_examples(recipe.seed + 1, invalid_share=0.0, depth_odds=FOCUS_DEPTH_ODDS,
+                                  first_step_odds=FOCUS_FIRST_STEP_ODDS)
+        stream = judge_token_rows(examples, tokenizer)
+    elif recipe.data == JUDGE_DATA_KIND:  # invalid steps are the checker's: the judge never reads them
+        stream = judge_token_rows(judge_examples(recipe.seed, invalid_share=0.0), tokenizer)
     else:
         stream = _response_rows(recipe, tokenizer)
     while True:
@@ -166,12 +171,14 @@ def _response_rows(recipe: Recipe, tokenizer) -> Iterator[tuple[list[int], list[
         yield context_ids + trained_ids, [IGNORE_INDEX] * len(context_ids) + trained_ids
 
 
-def learning_rate(recipe: Recipe, step: int) -> float:
-    """Linear warm-up, then cosine decay to ``FINAL_LR_SHARE`` of the peak."""
-    warmup = max(1, int(WARMUP_SHARE * recipe.steps))
+def learning_rate(recipe: Recipe, step: int, steps: int | None = None) -> float:
+    """Linear warm-up, then cosine decay to ``FINAL_LR_SHARE`` of the peak, over ``steps``
+    (``recipe.steps`` by default)."""
+    steps = recipe.steps if steps is None else steps
+    warmup = max(1, int(WARMUP_SHARE * steps))
     if step < warmup:
         return recipe.learning_rate * (step + 1) / warmup
-    progress = (step - warmup) / max(1, recipe.steps - warmup)
+    progress = (step - warmup) / max(1, steps - warmup)
     cosine = 0.5 * (1 + math.cos(math.pi * progress))
     return recipe.learning_rate * (FINAL_LR_SHARE + (1 - FINAL_LR_SHARE) * cosine)
 
@@ -188,28 +195,48 @@ def train(recipe: Recipe, out_dir: Path, log: Callable[[str], None] = print) -> 
     torch.use_deterministic_algorithms(True)
     tokenizer = build_tokenizer()
     model = build_model(recipe, tokenizer, out_dir.parent)
-    model.train()
-    optimizer = torch.optim.AdamW(model.parameters(), lr=recipe.learning_rate, betas=(0.9, 0.98), weight_decay=0.01)
-    start, recent = time.monotonic(), []
-    data = prefetched(batches(recipe, tokenizer))
-    for step in range(recipe.steps):
-        for group in optimizer.param_groups:
-            group["lr"] = learning_rate(recipe, step)
-        loss = batch_loss(model, next(data))
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-        recent = (recent + [loss])[-50:]
-        if (step + 1) % 50 == 0 or step + 1 == recipe.steps:
-            log(f"{recipe.name}: step {step + 1}/{recipe.steps} loss {sum(recent) / len(recent):.4f} "
-                f"({time.monotonic() - start:.0f} s)")
+    start = time.monotonic()
+    final_loss = fit(model, recipe, tokenizer, recipe.steps, log=log)
+    if recipe.focus_steps:
+        final_loss = focus(model, recipe, tokenizer, log=log)
     summary = {
-        "final_loss": sum(recent) / len(recent),
+        "final_loss": final_loss,
         "seconds": time.monotonic() - start,
         "parameters": sum(p.numel() for p in model.parameters()),
     }
     save(model, tokenizer, recipe, summary, out_dir)
     return summary
+
+
+def focus(model, recipe: Recipe, tokenizer, log: Callable[[str], None] = print) -> float:
+    """The judge's focus phase (``Recipe.focus_steps``) on ``model`` as the first phase left it: a fresh
+    optimizer and schedule, so it gives the same weights whether run after :func:`fit` or on saved ones."""
+    return fit(model, recipe, tokenizer, recipe.focus_steps, focus=True, log=log)
+
+
+def fit(model, recipe: Recipe, tokenizer, steps: int, focus: bool = False,
+        log: Callable[[str], None] = print) -> float:
+    """``steps`` optimizer steps on ``recipe``'s data (its focus stream with ``focus``); the mean loss
+    of the last 50."""
+    import torch
+
+    model.train()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=recipe.learning_rate, betas=(0.9, 0.98), weight_decay=0.01)
+    start, recent = time.monotonic(), []
+    data = prefetched(batches(recipe, tokenizer, focus=focus))
+    phase = f"{recipe.name} (focus)" if focus else recipe.name
+    for step in range(steps):
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate(recipe, step, steps)
+        loss = batch_loss(model, next(data))
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        recent = (recent + [loss])[-50:]
+        if (step + 1) % 50 == 0 or step + 1 == steps:
+            log(f"{phase}: step {step + 1}/{steps} loss {sum(recent) / len(recent):.4f} "
+                f"({time.monotonic() - start:.0f} s)")
+    return sum(recent) / len(recent)
 
 
 def save(model, tokenizer, recipe: Recipe, summary: dict[str, float], out_dir: Path) -> None:
