@@ -78,6 +78,13 @@ def without_timings(ledger: list[dict]) -> list[dict]:
     return [{k: v for k, v in r.items() if "seconds" not in k} for r in ledger]
 
 
+def without_judge_cost(ledger: list[dict]) -> list[dict]:
+    """The ledger without the judge's model cost: the judge reads states as the numbers left, which
+    repeat across puzzles, so a worker that was restarted (a cold cache) feeds it again what the plain
+    run had cached; the verdicts, and so everything else, are the same."""
+    return [{k: v for k, v in r.items() if k not in ("judge_calls", "judge_tokens")} for r in ledger]
+
+
 def run_one_worker_killed_once(out: Path, args: list[str], after_tasks: int) -> bool:
     """A one-worker Ray run of the CLI's ``args`` whose worker process is SIGKILLed once ``after_tasks``
     tasks are written; True when it was killed and Ray put a new process in its place."""
@@ -131,7 +138,7 @@ def test_one_worker_is_the_plain_run_and_two_keep_the_weights_order(tmp_path, cl
     assert killed
     for name in ("trajectories.jsonl", "weights.csv"):
         assert (tmp_path / "ray1" / name).read_bytes() == (tmp_path / "plain" / name).read_bytes()
-    assert without_timings(one) == without_timings(plain)
+    assert without_judge_cost(without_timings(one)) == without_judge_cost(without_timings(plain))
     # Two workers: each task misses the credits of the one beside it; the teachers still end in the same order.
     p_plain, p_two = final_scores(tmp_path / "plain", plain), final_scores(tmp_path / "ray2", two)
     assert len(set(p_plain)) == 3, (p_plain, p_two)  # the plain run orders all three
