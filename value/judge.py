@@ -66,7 +66,8 @@ DEFAULT_JUDGE_TEMPLATE = (
 DEFAULT_VALIDATOR_TEMPLATE = "{prompt}{response}\n\nIs this answer complete?\nAnswer:"
 
 
-def _check_template(template: str, owner: str) -> None:
+def _check_template(template: str, owner: str) -> set[str]:
+    """The template's fields; ``ValueError`` for a bad format string, an unknown field, or no judged text."""
     try:
         fields = {f for _, f, _, _ in string.Formatter().parse(template) if f is not None}
     except ValueError as exc:
@@ -81,6 +82,7 @@ def _check_template(template: str, owner: str) -> None:
         raise ValueError(
             f"{owner} template must show the text being judged: include {{step}}, {{response}} or {{state}}"
         )
+    return fields
 
 
 def state_view(name: str) -> Callable[[ScoredText], str | None]:
@@ -118,10 +120,10 @@ class LMGTJudgeConfig:
     state_view: str | None = None
 
     def __post_init__(self) -> None:
-        _check_template(self.template, "LMGTJudgeConfig")
+        fields = _check_template(self.template, "LMGTJudgeConfig")
         if self.state_view is not None and self.state_view not in STATE_VIEWS:
             raise ValueError(f"LMGTJudgeConfig state_view {self.state_view!r} is unknown; known: {sorted(STATE_VIEWS)}")
-        if "{state}" in self.template and self.state_view is None:
+        if "state" in fields and self.state_view is None:
             raise ValueError("LMGTJudgeConfig template shows {state}: name the task's state_view (e.g. 'countdown')")
         answers = [a for a in (self.accept, self.neutral, self.reject) if a is not None]
         if any(not a for a in answers):
@@ -208,6 +210,7 @@ class LMGTJudge(_CountsModelUse):
     def __init__(self, model: str | Path | CausalLMScorer, config: LMGTJudgeConfig | None = None) -> None:
         self.config = config or LMGTJudgeConfig()
         self.checker_rejected = 0
+        self._view = state_view(self.config.state_view) if self.config.state_view else None
         self._answers = _AnswerLikelihoods(
             model,
             self.config.template,
@@ -229,10 +232,9 @@ class LMGTJudge(_CountsModelUse):
 
         With a ``state_view``, a state the task's checker rejects gets ``reject = 0``, every other answer
         ``-inf`` (a certain reject), without a model call; ``checker_rejected`` counts them."""
-        if self.config.state_view is None:
+        if self._view is None:
             return self._answers(states)
-        view = state_view(self.config.state_view)
-        views = [view(s) for s in states]
+        views = [self._view(s) for s in states]
         asked = [i for i, v in enumerate(views) if v is not None]
         scored = self._answers([states[i] for i in asked], [views[i] for i in asked]) if asked else []
         out: list[dict[str, float]] = [

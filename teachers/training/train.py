@@ -80,12 +80,9 @@ def batches(recipe: Recipe, tokenizer, focus: bool = False) -> Iterator[Batch]:
     """
     import torch
 
-    if focus:
-        examples = judge_examples(recipe.seed + 1, invalid_share=0.0, depth_odds=FOCUS_DEPTH_ODDS,
-                                  first_step_odds=FOCUS_FIRST_STEP_ODDS)
-        stream = judge_token_rows(examples, tokenizer)
-    elif recipe.data == JUDGE_DATA_KIND:  # invalid steps are the checker's: the judge never reads them
-        stream = judge_token_rows(judge_examples(recipe.seed, invalid_share=0.0), tokenizer)
+    if recipe.data == JUDGE_DATA_KIND:  # invalid steps are the checker's: the judge never reads them
+        odds = {"depth_odds": FOCUS_DEPTH_ODDS, "first_step_odds": FOCUS_FIRST_STEP_ODDS} if focus else {}
+        stream = judge_token_rows(judge_examples(recipe.seed + focus, invalid_share=0.0, **odds), tokenizer)
     else:
         stream = _response_rows(recipe, tokenizer)
     while True:
