@@ -20,8 +20,8 @@ for all of them, so best-of-n is pass@n):
                             the search's defaults)
     mcts_ensemble_dynamic   MCTS with dynamic teacher weights per context (the step's depth), backing
                             off to the global ones while a context has little evidence, and rollouts
-                            written a step at a time, each step's teacher drawn from its depth's
-                            weights (evaluation.rollout_teacher = "context")
+                            written a step at a time, each step by the teacher that leads its depth
+                            (evaluation.rollout_teacher = "context")
     oracle_judge_mcts       the dynamic row with the exact solver as its judge: a ceiling, not a method
 
 Teachers (--teacher-set): `ladder` (default: expert, noisy, format-only; one teacher is best

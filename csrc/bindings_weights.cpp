@@ -25,19 +25,19 @@ py::array_t<double> rows_of(const std::vector<double>& values, size_t n) {
 void bind_weights(py::module_& m) {
   weights_settings.define(m, "WeightsSettings", "TeacherWeights.config(): the settings native weights run with",
                           {"ema_rate", "temperature", "floor", "epsilon", "max_weight", "stale_bonus",
-                           "max_stale_draws", "gamma", "context_prior", "max_contexts"});
+                           "max_stale_draws", "gamma", "context_prior", "max_contexts", "warmup"});
   weights_state.define(m, "WeightsState",
                        "TeacherWeights.state(): scores, draws since each teacher's last pick, picks per teacher, "
-                       "draws, the RNG state and the probability history [T, N]",
-                       {"scores", "since_pick", "picks", "draws", "rng_state", "history"});
+                       "draws, the RNG state, the probability history [T, N] and unseen (the warm-up products)",
+                       {"scores", "since_pick", "picks", "draws", "rng_state", "history", "unseen"});
   context_state.define(m, "ContextState",
                        "TeacherWeights.context_state(c): context c's scores, anti-stale counters, draws, evidence "
-                       "(credited steps), its probability history [R, N] and the global history row of each",
-                       {"scores", "since_pick", "picks", "draws", "evidence", "history", "history_at"});
+                       "(credited steps), its probability history [R, N], the global history row of each and unseen",
+                       {"scores", "since_pick", "picks", "draws", "evidence", "history", "history_at", "unseen"});
   py::class_<PyWeights>(m, "TeacherWeights")
       .def(py::init([](std::vector<std::string> names, double ema_rate, double temperature, double floor,
                        double epsilon, double max_weight, double stale_bonus, int64_t max_stale_draws, double gamma,
-                       double context_prior, int64_t max_contexts, uint64_t seed) {
+                       double context_prior, int64_t max_contexts, bool warmup, uint64_t seed) {
              mcts::WeightsConfig c;
              c.ema_rate = ema_rate;
              c.temperature = temperature;
@@ -49,17 +49,18 @@ void bind_weights(py::module_& m) {
              c.gamma = gamma;
              c.context_prior = context_prior;
              c.max_contexts = max_contexts;
+             c.warmup = warmup;
              return std::make_unique<PyWeights>(mcts::TeacherWeights(std::move(names), c, seed));
            }),
            py::arg("names"), py::arg("ema_rate"), py::arg("temperature"), py::arg("floor"), py::arg("epsilon"),
            py::arg("max_weight"), py::arg("stale_bonus"), py::arg("max_stale_draws"), py::arg("gamma"),
-           py::arg("context_prior"), py::arg("max_contexts"), py::arg("seed"))
+           py::arg("context_prior"), py::arg("max_contexts"), py::arg("warmup"), py::arg("seed"))
       .def("names", [](PyWeights& w) { return w.weights.names(); })
       .def("config",
            [](PyWeights& w) {
              const mcts::WeightsConfig& c = w.weights.config();
              return weights_settings.make(c.ema_rate, c.temperature, c.floor, c.epsilon, c.max_weight, c.stale_bonus,
-                                          c.max_stale_draws, c.gamma, c.context_prior, c.max_contexts);
+                                          c.max_stale_draws, c.gamma, c.context_prior, c.max_contexts, c.warmup);
            })
       .def("stale_bound", [](PyWeights& w) { return w.weights.stale_bound(); })
       .def(
@@ -137,21 +138,23 @@ void bind_weights(py::module_& m) {
                  c = tw.contexts[context];
                } else {  // untouched: what context_at would make
                  c.scores.assign(n, 0.0);
+                 c.unseen.assign(n, 1.0);
                  c.since_pick.assign(n, 0);
                  c.picks.assign(n, 0);
                }
              });
              return context_state.make(to_numpy(c.scores), to_numpy(c.since_pick), to_numpy(c.picks), c.draws,
-                                       c.evidence, rows_of(c.history, n), to_numpy(c.history_at));
+                                       c.evidence, rows_of(c.history, n), to_numpy(c.history_at), to_numpy(c.unseen));
            })
       .def("state",
            [](PyWeights& w) {
-             std::vector<double> scores, history;
+             std::vector<double> scores, history, unseen;
              std::vector<int64_t> since_pick, picks;
              int64_t draws = 0;
              uint64_t rng_state = 0;
              locked(w, [&](mcts::TeacherWeights& tw) {
                scores = tw.scores;
+               unseen = tw.unseen;
                history = tw.history;
                since_pick = tw.since_pick;
                picks = tw.picks;
@@ -161,7 +164,7 @@ void bind_weights(py::module_& m) {
              const auto n = static_cast<py::ssize_t>(scores.size());
              py::array_t<double> hist = to_numpy(history);
              return weights_state.make(to_numpy(scores), to_numpy(since_pick), to_numpy(picks), draws, rng_state,
-                                       hist.reshape({static_cast<py::ssize_t>(history.size()) / n, n}));
+                                       hist.reshape({static_cast<py::ssize_t>(history.size()) / n, n}), to_numpy(unseen));
            });
 }
 

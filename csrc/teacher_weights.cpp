@@ -90,6 +90,7 @@ TeacherWeights::TeacherWeights(std::vector<std::string> names, const WeightsConf
     if (!seen.insert(name).second) throw std::invalid_argument("teacher name '" + name + "' appears twice");
   }
   scores.assign(names_.size(), 0.0);
+  unseen.assign(names_.size(), 1.0);
   since_pick.assign(names_.size(), 0);
   picks.assign(names_.size(), 0);
   record_history();
@@ -123,6 +124,7 @@ ContextWeights& TeacherWeights::context_at(int32_t context) {
   while (contexts.size() <= static_cast<size_t>(context)) {
     ContextWeights fresh;
     fresh.scores.assign(n, 0.0);
+    fresh.unseen.assign(n, 1.0);
     fresh.since_pick.assign(n, 0);
     fresh.picks.assign(n, 0);
     contexts.push_back(std::move(fresh));
@@ -137,11 +139,30 @@ double TeacherWeights::context_weight(int32_t context) const {
   return n / (n + config_.context_prior);
 }
 
+std::vector<double> TeacherWeights::global_estimates() const {
+  if (!config_.warmup) return scores;
+  const size_t n = scores.size();
+  std::vector<double> m(n, 0.0);
+  double total = 0.0;
+  size_t credited = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (unseen[i] < 1.0) {
+      m[i] = scores[i] / (1.0 - unseen[i]);
+      total += m[i];
+      ++credited;
+    }
+  }
+  const double mean = credited ? total / static_cast<double>(credited) : 0.0;
+  for (size_t i = 0; i < n; ++i)
+    if (!(unseen[i] < 1.0)) m[i] = mean;
+  return m;
+}
+
 const std::vector<double>& TeacherWeights::cached_probabilities(int32_t context) const {
   const ContextWeights* c = find_context(context);
   if (!c || c->evidence == 0) {
     if (global_cache_.version != scores_version_) {
-      global_cache_.p = projected_softmax(scores);
+      global_cache_.p = projected_softmax(global_estimates());
       global_cache_.version = scores_version_;
     }
     return global_cache_.p;
@@ -150,8 +171,13 @@ const std::vector<double>& TeacherWeights::cached_probabilities(int32_t context)
   CachedProbabilities& cached = context_cache_[context];
   if (cached.version != scores_version_) {
     const double lambda = context_weight(context);
+    const std::vector<double> g = global_estimates();
     std::vector<double> e(scores.size());
-    for (size_t i = 0; i < e.size(); ++i) e[i] = (1.0 - lambda) * scores[i] + lambda * c->scores[i];
+    for (size_t i = 0; i < e.size(); ++i) {
+      double own = c->scores[i];
+      if (config_.warmup) own = c->unseen[i] < 1.0 ? c->scores[i] / (1.0 - c->unseen[i]) : g[i];
+      e[i] = (1.0 - lambda) * g[i] + lambda * own;
+    }
     cached.p = projected_softmax(e);
     cached.version = scores_version_;
   }
@@ -254,10 +280,10 @@ void TeacherWeights::update(int64_t teacher, double outcome, int32_t context) {
   check_outcome(outcome, "update");
   check_context(context, "update");
   scores_changed();
-  scores[teacher] += config_.ema_rate * (outcome - scores[teacher]);
+  credit(scores, unseen, teacher, config_.ema_rate, outcome);
   if (context != kNoContext) {
     ContextWeights& c = context_at(context);
-    c.scores[teacher] += config_.ema_rate * (outcome - c.scores[teacher]);
+    credit(c.scores, c.unseen, teacher, config_.ema_rate, outcome);
     c.evidence += 1;
   }
   record_history();
@@ -275,10 +301,10 @@ void TeacherWeights::credit_path(const int32_t* teachers, int64_t length, double
   for (int64_t j = 0; j < length; ++j) {
     if (teachers[j] == -1) continue;
     const double rate = config_.ema_rate * std::pow(config_.gamma, static_cast<double>(length - 1 - j));
-    scores[teachers[j]] += rate * (outcome - scores[teachers[j]]);
+    credit(scores, unseen, teachers[j], rate, outcome);
     if (ids && ids[j] != kNoContext) {
       ContextWeights& c = context_at(ids[j]);
-      c.scores[teachers[j]] += rate * (outcome - c.scores[teachers[j]]);
+      credit(c.scores, c.unseen, teachers[j], rate, outcome);
       c.evidence += 1;
       touched.push_back(ids[j]);
     }
@@ -287,6 +313,11 @@ void TeacherWeights::credit_path(const int32_t* teachers, int64_t length, double
   std::sort(touched.begin(), touched.end());
   touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
   for (int32_t context : touched) record_context_history(context);  // ascending ids
+}
+
+void TeacherWeights::credit(std::vector<double>& s, std::vector<double>& u, int64_t teacher, double rate, double outcome) {
+  s[teacher] += rate * (outcome - s[teacher]);
+  u[teacher] *= 1.0 - rate;
 }
 
 void TeacherWeights::record_history() {

@@ -30,6 +30,17 @@
 //   teacher i was last picked in c), so the anti-stale bound holds within each context. A draw in c
 //   also counts as a global draw (global since_pick, picks, draws). An untouched context is the
 //   global weights with fresh anti-stale counters.
+//
+// Warm-up (config.warmup): an EMA that starts at 0 reads a teacher credited a few times as a small
+// fraction of its success rate, so a new context (or a new run) ranks teachers by how often they were
+// credited rather than how well they did. With warm-up the softmax reads the bias-corrected estimate
+// (Adam's correction) instead of s_i:
+//   u_i = product over teacher i's credits of (1 - rate)   (1 before any credit; kept per context too)
+//   m_i = s_i / (1 - u_i)
+// the rate-weighted mean of i's outcomes while it has few credits, the EMA itself once it has many
+// (u_i -> 0). A teacher not credited yet (u_i = 1) reads as the mean estimate of the credited ones
+// (0 while none is); in a context, as its global estimate. The context blend above mixes estimates:
+// e = (1 - lambda_c) * m_global + lambda_c * m_c. The EMA update itself is the same either way.
 #pragma once
 
 #include <cstdint>
@@ -53,6 +64,9 @@ struct WeightsConfig {
   // written before contexts, loads with these).
   double context_prior = 10.0;  // k in lambda_c = n_c / (n_c + k); 0: a context is its own from its first credit
   int64_t max_contexts = 16;    // context ids are 0..max_contexts-1
+  // Read bias-corrected scores (see the header). A weights file written before warm-up (format
+  // version <= 2) loads with warmup = false, as it ran.
+  bool warmup = true;
 
   void validate(int64_t n) const;  // throws std::invalid_argument naming the bad value
 };
@@ -66,6 +80,7 @@ constexpr int64_t kMaxContexts = 1 << 16;  // bound on max_contexts: a corrupt f
 // One context's share of the weights, learned from the steps taken in it.
 struct ContextWeights {
   std::vector<double> scores;        // EMA of the outcomes credited to steps in this context, finite
+  std::vector<double> unseen;        // u_i: product of (1 - rate) over i's credits in this context, in [0, 1]
   std::vector<int64_t> since_pick;   // draws in this context since teacher i was last picked in it, >= 0
   std::vector<int64_t> picks;        // times teacher i was drawn in this context, >= 0
   int64_t draws = 0;                 // draws in this context
@@ -96,6 +111,7 @@ class TeacherWeights {
 
   // State, exposed for reading, saving and loading.
   std::vector<double> scores;          // EMA of credited outcomes, finite
+  std::vector<double> unseen;          // u_i: product of (1 - rate) over teacher i's credits, in [0, 1]
   std::vector<int64_t> since_pick;     // d_i: draws since teacher i was last picked, >= 0
   std::vector<int64_t> picks;          // times teacher i was drawn, >= 0
   int64_t draws = 0;                   // total draws
@@ -115,6 +131,9 @@ class TeacherWeights {
   void check_outcome(double outcome, const char* op) const;
   const ContextWeights* find_context(int32_t context) const;  // null: global, or not touched yet
   std::vector<double> projected_softmax(const std::vector<double>& scores) const;
+  // What the softmax reads for the global weights: m_i with warm-up, s_i without.
+  std::vector<double> global_estimates() const;
+  void credit(std::vector<double>& s, std::vector<double>& u, int64_t teacher, double rate, double outcome);
   std::vector<double> sampling_from(std::vector<double> p, const std::vector<int64_t>& since) const;
   // probabilities(context), computed once per scores_version_: a pick no longer pays for a softmax
   // and a projection that only a credit can change. The reference lives until the next call.

@@ -27,6 +27,7 @@ void write_weights(ByteWriter& w, const TeacherWeights& weights) {
   w.put<int64_t>(c.max_stale_draws);
   w.put<double>(c.context_prior);
   w.put<int64_t>(c.max_contexts);
+  w.put<uint32_t>(c.warmup ? 1u : 0u);
   w.put<uint64_t>(weights.rng.state());
   w.put_array(weights.scores);
   w.put_array(weights.since_pick);
@@ -34,6 +35,7 @@ void write_weights(ByteWriter& w, const TeacherWeights& weights) {
   w.put<int64_t>(weights.draws);
   w.put<uint64_t>(weights.history.size() / weights.names().size());
   w.put_array(weights.history);
+  w.put_array(weights.unseen);
   w.put<uint32_t>(static_cast<uint32_t>(weights.contexts.size()));
   for (const ContextWeights& context : weights.contexts) {
     w.put<int64_t>(context.evidence);
@@ -44,10 +46,17 @@ void write_weights(ByteWriter& w, const TeacherWeights& weights) {
     w.put<uint64_t>(context.history_at.size());
     w.put_array(context.history);
     w.put_array(context.history_at);
+    w.put_array(context.unseen);
   }
 }
 
-void read_contexts(ByteReader& r, TeacherWeights& weights) {
+bool unseen_ok(const std::vector<double>& u) {
+  for (double x : u)
+    if (!(x >= 0.0 && x <= 1.0)) return false;
+  return true;
+}
+
+void read_contexts(ByteReader& r, TeacherWeights& weights, uint32_t version) {
   const uint64_t n = static_cast<uint64_t>(weights.size());
   const uint64_t history_rows = weights.history.size() / n;
   const uint32_t count = r.get<uint32_t>("context count");
@@ -65,6 +74,12 @@ void read_contexts(ByteReader& r, TeacherWeights& weights) {
     if (rows > r.left() / (8ull * (n + 1))) corrupt(at + "history rows " + std::to_string(rows));
     r.get_array(c.history, rows * n, "context history");
     r.get_array(c.history_at, rows, "context history_at");
+    if (version >= 3) {
+      r.get_array(c.unseen, n, "context unseen");
+      if (!unseen_ok(c.unseen)) corrupt(at + "unseen not in [0, 1]");
+    } else {
+      c.unseen.assign(n, 0.0);  // written before warm-up: the scores are read as they are
+    }
     if (c.evidence < 0 || c.draws < 0) corrupt(at + "negative counts");
     for (uint64_t i = 0; i < n; ++i)
       if (!std::isfinite(c.scores[i]) || c.since_pick[i] < 0 || c.picks[i] < 0) corrupt(at + "teacher " + std::to_string(i));
@@ -92,6 +107,12 @@ std::unique_ptr<TeacherWeights> read_weights(ByteReader& r) {
     c.context_prior = r.get<double>("weights config");
     c.max_contexts = r.get<int64_t>("weights config");
   }
+  c.warmup = false;  // a file written before warm-up ran without it
+  if (version >= 3) {
+    const uint32_t warmup = r.get<uint32_t>("weights config");
+    if (warmup > 1) corrupt("warmup flag " + std::to_string(warmup));
+    c.warmup = warmup == 1;
+  }
   const uint64_t rng_state = r.get<uint64_t>("rng state");
   std::unique_ptr<TeacherWeights> weights;
   try {
@@ -107,13 +128,19 @@ std::unique_ptr<TeacherWeights> read_weights(ByteReader& r) {
   const uint64_t rows = r.get<uint64_t>("history rows");
   if (rows > r.left() / (8ull * n)) corrupt("history rows " + std::to_string(rows));
   r.get_array(weights->history, rows * n, "history");
+  if (version >= 3) {
+    r.get_array(weights->unseen, n, "unseen");
+    if (!unseen_ok(weights->unseen)) corrupt("weights unseen not in [0, 1]");
+  } else {
+    weights->unseen.assign(n, 0.0);
+  }
   for (uint32_t i = 0; i < n; ++i)
     if (!std::isfinite(weights->scores[i]) || weights->since_pick[i] < 0 || weights->picks[i] < 0)
       corrupt("weights state of teacher " + std::to_string(i));
   for (double p : weights->history)
     if (!std::isfinite(p)) corrupt("non-finite weights history");
   if (weights->draws < 0) corrupt("negative draw count");
-  if (version >= 2) read_contexts(r, *weights);
+  if (version >= 2) read_contexts(r, *weights, version);
   weights->scores_changed();  // the constructor cached probabilities of the zero scores
   return weights;
 }

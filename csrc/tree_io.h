@@ -15,7 +15,10 @@
 //      and from version 2 on: context_prior f64 and max_contexts i64 after the config, and after
 //      the history the context count C u32 and per context: evidence i64, draws i64, scores f64[N],
 //      since_pick i64[N], picks i64[N], history rows R u64, history f64[R*N], history_at i64[R]]
-//   Version 1 weights (no contexts) still load, with the default context settings.
+//      and from version 3 on: warmup u32 (0 or 1) after max_contexts, unseen f64[N] after the
+//      history, and per context unseen f64[N] after its history_at]
+//   Version 1 weights (no contexts) still load, with the default context settings; versions 1 and 2
+//   load with warmup off (as they ran).
 //   uint64 checksum       FNV-1a over every byte before it
 #pragma once
 
@@ -28,7 +31,7 @@
 namespace mcts {
 
 constexpr uint32_t kTreeFormatVersion = 1;
-constexpr uint32_t kWeightsFormatVersion = 2;  // reads 1 and 2
+constexpr uint32_t kWeightsFormatVersion = 3;  // reads 1, 2 and 3
 
 // Throws std::invalid_argument while selections are pending (their virtual loss is not state).
 std::string serialize_tree(const Tree& tree, const TeacherWeights* weights);

@@ -67,6 +67,7 @@ class WeightsSettings(NamedTuple):
     gamma: float
     context_prior: float
     max_contexts: int
+    warmup: bool
 
 class WeightsState(NamedTuple):
     scores: _F64
@@ -75,6 +76,7 @@ class WeightsState(NamedTuple):
     draws: int
     rng_state: int
     history: _F64  # [T, N]
+    unseen: _F64  # product of (1 - rate) over each teacher's credits (the warm-up correction)
 
 class ContextState(NamedTuple):
     scores: _F64  # the context's own EMA scores (unblended)
@@ -84,6 +86,7 @@ class ContextState(NamedTuple):
     evidence: int  # steps credited in this context
     history: _F64  # [R, N]: probabilities(context) after each credit that touched it
     history_at: _I64  # [R]: the global history row of each
+    unseen: _F64  # as WeightsState.unseen, over the credits in this context
 
 class LoadedTree(NamedTuple):
     tree: Tree
@@ -130,7 +133,7 @@ class TeacherWeights:
     def __init__(
         self, names: list[str], ema_rate: float, temperature: float, floor: float, epsilon: float,
         max_weight: float, stale_bonus: float, max_stale_draws: int, gamma: float, context_prior: float,
-        max_contexts: int, seed: int,
+        max_contexts: int, warmup: bool, seed: int,
     ) -> None: ...
     def names(self) -> list[str]: ...
     def config(self) -> WeightsSettings: ...

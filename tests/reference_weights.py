@@ -4,7 +4,7 @@ Same formulas and arithmetic order as ``csrc/teacher_weights.cpp`` (see its head
 scheme), including the SplitMix64 generator, so probabilities match to the last bit and seeded
 picks match exactly. Contexts (``context`` arguments; -1 is the global weights) follow the same
 header: per-context EMA scores, evidence and anti-stale counters, blended with the global scores
-by ``lambda = n / (n + context_prior)``.
+by ``lambda = n / (n + context_prior)``; with ``warmup`` the blend reads bias-corrected scores.
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ def project_capped_simplex(b: list[float], lo: float, hi: float) -> list[float]:
 class ReferenceContext:
     def __init__(self, n: int) -> None:
         self.scores = [0.0] * n
+        self.unseen = [1.0] * n
         self.since_pick = [0] * n
         self.picks = [0] * n
         self.draws = 0
@@ -66,13 +67,14 @@ class ReferenceContext:
 
 class ReferenceWeights:
     def __init__(self, n, ema_rate, temperature, floor, epsilon, max_weight, stale_bonus, max_stale_draws, gamma,
-                 seed, context_prior=10.0, max_contexts=64):
+                 seed, context_prior=10.0, max_contexts=64, warmup=True):
         self.n, self.rate, self.temperature, self.floor = n, ema_rate, temperature, floor
         self.epsilon, self.max_weight, self.stale_bonus = epsilon, max_weight, stale_bonus
         self.max_stale, self.gamma = max_stale_draws, gamma
-        self.context_prior, self.max_contexts = context_prior, max_contexts
+        self.context_prior, self.max_contexts, self.warmup = context_prior, max_contexts, warmup
         self.rng = SplitMix64(seed)
         self.scores = [0.0] * n
+        self.unseen = [1.0] * n
         self.since_pick = [0] * n
         self.picks = [0] * n
         self.draws = 0
@@ -100,12 +102,34 @@ class ReferenceWeights:
             total += x
         return project_capped_simplex([x / total for x in e], self.floor, self.max_weight)
 
+    def global_estimates(self) -> list[float]:
+        if not self.warmup:
+            return list(self.scores)
+        m = [0.0] * self.n
+        total, credited = 0.0, 0
+        for i in range(self.n):
+            if self.unseen[i] < 1.0:
+                m[i] = self.scores[i] / (1.0 - self.unseen[i])
+                total += m[i]
+                credited += 1
+        mean = total / float(credited) if credited else 0.0
+        return [m[i] if self.unseen[i] < 1.0 else mean for i in range(self.n)]
+
     def probabilities(self, context: int = -1) -> list[float]:
         lam = self.context_weight(context)
+        g = self.global_estimates()
         if lam == 0.0:
-            return self._projected_softmax(self.scores)
-        own = self.contexts[context].scores
-        return self._projected_softmax([(1.0 - lam) * g + lam * c for g, c in zip(self.scores, own)])
+            return self._projected_softmax(g)
+        ctx = self.contexts[context]
+        own = list(ctx.scores)
+        if self.warmup:
+            own = [s / (1.0 - u) if u < 1.0 else gi for s, u, gi in zip(ctx.scores, ctx.unseen, g)]
+        return self._projected_softmax([(1.0 - lam) * gi + lam * c for gi, c in zip(g, own)])
+
+    @staticmethod
+    def _credit(scores: list[float], unseen: list[float], teacher: int, rate: float, outcome: float) -> None:
+        scores[teacher] += rate * (outcome - scores[teacher])
+        unseen[teacher] *= 1.0 - rate
 
     def _since(self, context: int) -> list[int]:
         if context == -1:
@@ -158,10 +182,10 @@ class ReferenceWeights:
             self.contexts[c].history_at.append(len(self.history) - 1)
 
     def update(self, teacher: int, outcome: float, context: int = -1) -> None:
-        self.scores[teacher] += self.rate * (outcome - self.scores[teacher])
+        self._credit(self.scores, self.unseen, teacher, self.rate, outcome)
         if context != -1:
             ctx = self.context(context)
-            ctx.scores[teacher] += self.rate * (outcome - ctx.scores[teacher])
+            self._credit(ctx.scores, ctx.unseen, teacher, self.rate, outcome)
             ctx.evidence += 1
         self._record([] if context == -1 else [context])
 
@@ -172,10 +196,10 @@ class ReferenceWeights:
             if t == -1:
                 continue
             rate = self.rate * math.pow(self.gamma, float(length - 1 - j))
-            self.scores[t] += rate * (outcome - self.scores[t])
+            self._credit(self.scores, self.unseen, t, rate, outcome)
             if contexts is not None and contexts[j] != -1:
                 ctx = self.context(contexts[j])
-                ctx.scores[t] += rate * (outcome - ctx.scores[t])
+                self._credit(ctx.scores, ctx.unseen, t, rate, outcome)
                 ctx.evidence += 1
                 touched.add(contexts[j])
         self._record(touched)

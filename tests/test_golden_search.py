@@ -3,7 +3,7 @@ search package was restructured (tests/data/golden_search, recorded with the com
 
     mcts-llm search --num-tasks 4 --simulations 24 --seed 3 --out DIR   (judge off, rollouts)
 
-The weights' defaults have moved since (``ema_rate`` 0.02 -> 0.005, the cap 0.8 -> 0.9, chosen on dev
+The weights' defaults have moved since (``ema_rate`` 0.02 -> 0.005, the cap 0.8 -> 0.9, warm-up on; chosen on dev
 puzzles); the replay pins the recorded ones in a config file, so it still checks the machinery.
 
 Texts, teachers, visits, node ids and verdicts must match exactly; floats to 1e-6 (priors come from
@@ -46,7 +46,7 @@ def _close(a, b, where: str) -> None:
 def test_a_seeded_run_reproduces_the_recorded_trajectories(tmp_path):
     out = tmp_path / "run"
     recorded = tmp_path / "recorded.toml"
-    recorded.write_text("[search.weights]\nema_rate = 0.02\nmax_weight = 0.8\n")
+    recorded.write_text("[search.weights]\nema_rate = 0.02\nmax_weight = 0.8\nwarmup = false\n")
     code = main(["search", "--config", str(recorded), "--num-tasks", "4", "--simulations", "24", "--seed", "3",
                  "--device", "cpu", "--no-judge", "--out", str(out)])
     assert code == 0

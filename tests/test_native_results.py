@@ -43,7 +43,7 @@ def test_methods_return_their_named_results():
     assert tree.q_bounds().low == tree.q_bounds().high == 0.75
     paths = tree.terminal_paths()
     assert paths.nodes.tolist() == [0, 2] and paths.offsets.tolist() == [0, 2]
-    weights = _core.TeacherWeights(["a", "b"], 0.1, 1.0, 0.05, 0.1, 0.8, 0.1, 50, 0.9, 10.0, 16, 7)
+    weights = _core.TeacherWeights(["a", "b"], 0.1, 1.0, 0.05, 0.1, 0.8, 0.1, 50, 0.9, 10.0, 16, True, 7)
     assert weights.config().max_stale_draws == 50
     weights.sample(3)
     state = weights.state()

@@ -150,9 +150,11 @@ def test_a_benched_teacher_is_replaced_by_the_leading_one_of_the_leaf_context():
 
     def trained():
         weights = mcts.TeacherWeights(["down", "a", "b"], seed=1)
-        for _ in range(20):
+        for _ in range(20):  # each tried in both contexts (an untried one reads its global estimate)
             weights.update("a", 1.0, context=0)
             weights.update("b", 1.0, context=1)
+            weights.update("a", 0.0, context=1)
+            weights.update("b", 0.0, context=0)
         return weights
 
     contexts = [0, 1, 0, 1]
@@ -167,10 +169,9 @@ def test_a_benched_teacher_is_replaced_by_the_leading_one_of_the_leaf_context():
     assert "down" not in result.calls_per_teacher and result.simulations > 0
 
 
-def test_a_context_rollout_writes_each_step_with_a_teacher_drawn_in_its_context():
+def test_a_context_rollout_writes_each_step_with_the_leader_of_its_context():
     from mcts.search import EvaluationConfig
 
-    # no floor, epsilon or cap: a draw in a context is its leader, so who writes each step is known
     weights = WeightsConfig(context="depth", context_prior=0.0, floor=0.0, epsilon=0.0, max_weight=1.0).build(["a", "b"])
     for _ in range(200):  # a leads after one step, b after two and three
         weights.update(0, 1.0, 1)
@@ -189,7 +190,7 @@ def test_a_context_rollout_writes_each_step_with_a_teacher_drawn_in_its_context(
     depths = [len(tree.path(n)) - 1 for n in rollout]
     assert sorted(depths) == [2, 3]  # the chosen child is step 1; the rollout wrote steps 2 and 3
     writers = {d: int(tree.nodes([n]).teacher[0]) for n, d in zip(rollout, depths)}
-    assert writers == {2: 0, 3: 1}  # step 2 drawn in context 1 (a leads), step 3 in context 2 (b leads)
+    assert writers == {2: 0, 3: 1}  # step 2 in context 1 (a leads), step 3 in context 2 (b leads)
     # the rollout's last step ended the path: its writer is credited with the outcome in its context at
     # once; the unjudged step before it has no signal (no judge) and is not credited
     gained = [weights.evidence(c) - e for c, e in enumerate(evidence)]

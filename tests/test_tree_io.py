@@ -37,7 +37,7 @@ def searched_tree(seed: int = 0, steps: int = 30) -> tuple[mcts.Tree, mcts.Teach
 def assert_same_weights(a: mcts.TeacherWeights, b: mcts.TeacherWeights) -> None:
     assert a.names == b.names and a.config == b.config and a.num_contexts == b.num_contexts
     for context in [None, *range(a.num_contexts)]:
-        for read in ("scores", "draws_since_pick", "pick_counts", "history", "probabilities"):
+        for read in ("scores", "unseen", "draws_since_pick", "pick_counts", "history", "probabilities"):
             np.testing.assert_array_equal(getattr(a, read)(context), getattr(b, read)(context), err_msg=read)
         if context is not None:
             assert a.evidence(context) == b.evidence(context)
@@ -73,7 +73,7 @@ def test_a_version_1_file_without_contexts_still_loads():
     credit_path([0, 1, 2], 1), update(1, 0), sample(3); its next draws were [0, 2, 0, 1]."""
     tree, weights = mcts.load_tree(DATA / "weights_format_v1.tree")
     assert len(tree) == 3 and weights.names == ("expert", "noisy", "format")
-    assert weights.num_contexts == 0 and weights.config == mcts.WeightsConfig(max_weight=0.8, ema_rate=0.02)  # its settings
+    assert weights.num_contexts == 0 and weights.config == mcts.WeightsConfig(max_weight=0.8, ema_rate=0.02, warmup=False)  # its settings
     np.testing.assert_array_equal(weights.scores(), [0.016200000000000003, 0.017640000000000003, 0.02])
     assert weights.draws_since_pick().tolist() == [1, 2, 0] and weights.pick_counts().tolist() == [4, 2, 2]
     assert weights.history().shape == (3, 3)

@@ -188,7 +188,9 @@ def run_bandit(seed: int, credits: int = 400) -> tuple[mcts.TeacherWeights, np.n
         (teacher,) = weights.sample(1)
         weights.update(int(teacher), 1.0 if rng.random() < SUCCESS[teacher] else -1.0)
         if step >= credits - 100:
-            late_scores += weights.scores()
+            # what the softmax reads (warm-up): the bias-corrected scores; the raw EMA of a teacher
+            # the floor lets draw a few times is still shrunk toward its start at 0
+            late_scores += weights.scores() / (1.0 - weights.unseen())
     return weights, late_scores / 100
 
 

@@ -29,6 +29,7 @@ def weight_configs(draw):
         "seed": draw(st.integers(0, 2**64 - 1)),
         "context_prior": draw(st.sampled_from([0.0, 1.0, 10.0])),
         "max_contexts": draw(st.integers(1, 3)),
+        "warmup": draw(st.booleans()),
     }
 
 
@@ -46,6 +47,7 @@ def check_bounds(p, config):
 
 def check_state(weights, ref, config):
     np.testing.assert_array_equal(weights.scores(), ref.scores)
+    np.testing.assert_array_equal(weights.unseen(), ref.unseen)
     np.testing.assert_array_equal(weights.draws_since_pick(), ref.since_pick)
     # Anti-stale, in each context: no teacher has gone more than stale_bound of that context's draws
     # unpicked (the global bound holds while every draw is global: checked by the caller).

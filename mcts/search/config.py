@@ -81,9 +81,9 @@ class EvaluationConfig:
 
     ``rollout_teacher`` is ``"proposer"`` (the teacher that proposed the evaluated child; default),
     ``"top"`` (the teacher with the highest weight right now), ``"context"`` (the rollout is written a
-    step at a time, each step by a teacher drawn from the weights of that step's context, and each
-    step credited to its writer like a drawn step: with per-context weights, each part of the job
-    mostly by the teacher that leads there, the others still tried) or a teacher name. Rollouts sample at
+    step at a time, each step by the teacher that leads that step's context, and each step credited
+    to its writer in that context: with per-context weights, each part of the job by the teacher that
+    is best there so far; the expansions keep drawing, and trying, the others) or a teacher name. Rollouts sample at
     ``rollout_temperature`` (1.0: repeated visits see different completions; 0: greedy). ``blend`` is the weight of the
     value function in ``(1 - blend) * rollout + blend * value`` (mode ``"blend"``). ``value_net`` is a
     directory written by ``value.ValueNet.save``: modes ``"value"`` and ``"blend"`` read it (see

@@ -101,8 +101,8 @@ def credit_steps(
 
 class StepCredits:
     """The credits of a context rollout's steps (``evaluation.rollout_teacher = "context"``): each
-    step's writer was drawn from the weights of its context, so it is credited like a drawn step's
-    proposers, in the step's context: with ``(v + 1) / 2`` when the judge scored it (``judged``: a judge
+    step's writer is the leader of its context, credited like a drawn step's proposers, in the
+    step's context: with ``(v + 1) / 2`` when the judge scored it (``judged``: a judge
     that credits), with the path's outcome when it ended the path. (Path credit skips rollout steps, so
     nothing is credited twice.) ``steps_of(node)`` gives the steps from the task's start to ``node``."""
 

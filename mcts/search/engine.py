@@ -308,17 +308,21 @@ class TaskSearch:
 
     def context_route(self, child: int) -> Callable[[Sequence[str]], int]:
         """For a rollout below ``child`` (``rollout_teacher = "context"``): each next step's teacher,
-        drawn from the weights of that step's context (the global weights without contexts); the most
-        probable working teacher when the draw is a teacher benched for faults."""
+        the working teacher that leads that step's context (the global weights without contexts);
+        a tie (before any credit) is drawn uniformly by the search's generator.
+
+        The leader, not a draw: a rollout evaluates the child, so it is written by the best policy
+        known so far; trying the others is the expansions' job. Drawing each step put a weak teacher
+        in about one step of ten and failed rollouts that the leader would have finished (dev
+        puzzles, RESULTS "Warm-up and rollouts by the leader")."""
         base, working = self.steps(child), self.working_teachers()
 
         def route(written: Sequence[str]) -> int:
             context = self.contexts.at([*base, *written]) if self.contexts.on else None
-            drawn = int(self.weights.sample(1, context)[0])
-            if drawn in working:
-                return drawn
             probs = self.weights.probabilities(context)
-            return max(working, key=lambda i: probs[i])
+            top = max(probs[i] for i in working)
+            leaders = [i for i in working if probs[i] == top]
+            return leaders[0] if len(leaders) == 1 else leaders[int(self.rng.integers(len(leaders)))]
 
         return route
 
