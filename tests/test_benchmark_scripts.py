@@ -72,8 +72,12 @@ def test_search_quality_on_the_complementary_set_has_the_oracle_mix_and_global_r
     out = tmp_path / "sq.json"
     run_script("search_quality.py", "--teacher-set", "complementary", "--puzzles", "3", "--budgets", "60", "--dev-puzzles", "3",
                "--judge", "solver", "--methods", "best_of_n", "mcts_single", "mcts_ensemble_uniform", "mcts_ensemble_global",
-               "mcts_ensemble_dynamic", "--json", str(out))
+               "mcts_ensemble_dynamic", "--repeats", "2", "--json", str(out))
     report = json.loads(out.read_text())
+    assert report["repeats"] == 2
+    for points in report["curves"].values():  # two seeds per point: their mean, and each
+        for p in points:
+            assert len(p["solve_rates"]) == 2 and p["solve_rate"] == pytest.approx(sum(p["solve_rates"]) / 2)
     pair = ["countdown-opener", "countdown-closer"]
     assert report["teacher_set"] == "complementary" and report["teachers"] == pair
     assert set(report["curves"]) == {*(f"{f}[{t}]" for f in ("best_of_n", "mcts_single") for t in [*pair, "oracle_mix"]),

@@ -208,3 +208,28 @@ def test_simulated_bandit_ranks_teachers_and_keeps_the_worst_at_the_floor():
         perfect += bool((np.diff(late_scores) < 0).all())
     # 0.2 vs 0.0 is decided from the few draws the floor allows; nearly every run gets it right.
     assert perfect >= 9
+
+
+def test_warm_up_reads_a_teacher_credited_once_as_its_outcome_not_a_fraction_of_it():
+    settings = dict(ema_rate=0.005, temperature=0.05, floor=0.0, max_weight=1.0)
+    warm, raw = mcts.TeacherWeights(2, **settings), mcts.TeacherWeights(2, warmup=False, **settings)
+    for weights in (warm, raw):
+        weights.update(0, 0.6)
+        weights.update(1, 0.2)
+    # bias-corrected: 0.6 vs 0.2 at temperature 0.05 is e**8 to 1; the raw EMA reads 0.003 vs 0.001
+    assert warm.probabilities()[0] > 0.999
+    assert 0.5 < raw.probabilities()[0] < 0.6
+    np.testing.assert_array_equal(warm.scores(), raw.scores())  # the EMA itself is the same
+    np.testing.assert_allclose(warm.unseen(), [0.995, 0.995])
+
+
+def test_warm_up_reads_a_teacher_untried_in_a_context_as_its_global_estimate():
+    weights = mcts.TeacherWeights(["a", "b", "c"], ema_rate=0.005, temperature=0.05, floor=0.0, max_weight=1.0,
+                                  context_prior=0.0)
+    weights.update("a", 0.9, context=0)  # a: tried in context 0
+    weights.update("b", 0.9, context=1)  # b: good, but only tried in context 1
+    weights.update("a", 0.1, context=1)
+    p = weights.probabilities(0)
+    # in context 0, b reads its global 0.9 (as good as a there); c, never credited, the mean of a and b
+    assert p[0] == pytest.approx(p[1]) and p[2] < p[0]
+    assert weights.unseen(0).tolist() == [0.995, 1.0, 1.0]
