@@ -20,6 +20,7 @@ every call, as a search iteration does. Run the script with an older build's int
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import statistics
 import sys
@@ -86,10 +87,11 @@ PICK_TEACHERS = 4
 PICK_DEPTHS = 8
 
 
-def trained_weights(seed: int) -> mcts.TeacherWeights:
+def trained_weights(seed: int, warmup: bool = True) -> mcts.TeacherWeights:
     """Weights whose scores (global and per depth, where the build has contexts) are far from uniform."""
     rng = np.random.default_rng(seed)
-    weights = mcts.TeacherWeights(PICK_TEACHERS, seed=seed)
+    has_warmup = "warmup" in {f.name for f in dataclasses.fields(mcts.WeightsConfig)}
+    weights = mcts.TeacherWeights(PICK_TEACHERS, seed=seed, **({"warmup": warmup} if has_warmup else {}))
     with_contexts = hasattr(weights, "sample_per_context")
     for _ in range(200):
         teachers = rng.integers(0, PICK_TEACHERS, size=3)
@@ -101,11 +103,11 @@ def trained_weights(seed: int) -> mcts.TeacherWeights:
     return weights
 
 
-def run_picks(picks: int, batch: int, seed: int, contexts: bool, credit: bool = False) -> dict:
+def run_picks(picks: int, batch: int, seed: int, contexts: bool, credit: bool = False, warmup: bool = True) -> dict:
     """``picks`` leaves, ``batch`` per ``pick_teachers`` call, one teacher each; with ``credit``, a
     3-step path is credited after every call, as a search iteration does (it invalidates the cached
-    probabilities, so the next call recomputes them)."""
-    weights = trained_weights(seed)
+    probabilities, so the next call recomputes them). ``warmup``: the weights' bias correction."""
+    weights = trained_weights(seed, warmup)
     leaf_contexts = [i % PICK_DEPTHS for i in range(batch)] if contexts else None
     path, depths = np.asarray([0, 1, 2], dtype=np.int32), [0, 1, 2]
     done = 0
@@ -126,10 +128,11 @@ def picking(args: argparse.Namespace) -> dict:
     """Leaves picked per CPU-second, globally and in depth contexts (where the build has them)."""
     has_contexts = hasattr(mcts.TeacherWeights(1), "sample_per_context")
     results = {}
-    for batch, credit in ((1, False), (4, False), (64, False), (4, True)):
+    for batch, credit, warmup in ((1, False, True), (4, False, True), (64, False, True), (4, True, True), (4, True, False)):
         for contexts in (False, True) if has_contexts else (False,):
             name = f"pick, {'depth contexts' if contexts else 'global'}, batch {batch}{' + credit' if credit else ''}"
-            runs = [run_picks(args.picks, batch, args.seed + i, contexts, credit) for i in range(args.repeats)]
+            name += "" if warmup else ", no warm-up"
+            runs = [run_picks(args.picks, batch, args.seed + i, contexts, credit, warmup) for i in range(args.repeats)]
             results[name] = best_of(runs)
     print(f"\n{'pick stage (4 teachers)':38} {'leaves':>8} {'cpu s':>7} {'leaves/cpu-s':>12} {'vs global':>9}")
     rates = {name: r["sims"] / r["cpu_s"] for name, r in results.items()}

@@ -141,7 +141,9 @@ def test_one_worker_is_the_plain_run_and_two_keep_the_weights_order(tmp_path, cl
     assert without_judge_cost(without_timings(one)) == without_judge_cost(without_timings(plain))
     # Two workers: each task misses the credits of the one beside it; the teachers still end in the same order.
     p_plain, p_two = final_scores(tmp_path / "plain", plain), final_scores(tmp_path / "ray2", two)
-    assert len(set(p_plain)) == 3, (p_plain, p_two)  # the plain run orders all three
+    # The plain run orders the expert above the others (with warm-up the weak two can both end at 0,
+    # credited with nothing but failures: a tie, which no order can invert).
+    assert len(set(p_plain)) >= 2 and np.argmax(p_plain) == 0, (p_plain, p_two)
     # The same order: no pair the plain run orders is inverted.
     for i in range(3):
         for j in range(3):
