@@ -83,6 +83,24 @@ def test_a_version_1_file_without_contexts_still_loads():
     assert_same_weights(weights, mcts.loads_tree(mcts.dumps_tree(tree, weights))[1])
 
 
+def test_a_version_2_file_with_contexts_loads_as_it_ran_without_warm_up():
+    """Written by the build before warm-up (commit 24c1b40): 3 teachers, seed 11, ema_rate 0.02, cap 0.8,
+    sample(5), credit_path([0, 1, 2], 1, contexts=[0, 1, 2]), update(1, 0, context=1), sample(3, context=0);
+    the numbers below are what that build printed after saving."""
+    tree, weights = mcts.load_tree(DATA / "weights_format_v2.tree")
+    assert len(tree) == 1 and weights.num_contexts == 3
+    assert weights.config == mcts.WeightsConfig(max_weight=0.8, ema_rate=0.02, warmup=False)
+    np.testing.assert_array_equal(weights.scores(), [0.016200000000000003, 0.017640000000000003, 0.02])
+    assert [weights.evidence(c) for c in range(3)] == [1, 2, 1]
+    for context in (None, 0, 1, 2):
+        assert not weights.unseen(context).any()  # read as fully warmed: the raw scores, as it ran
+    np.testing.assert_array_equal(weights.probabilities(), [0.32173155363116973, 0.3311321410753213, 0.3471363052935091])
+    np.testing.assert_array_equal(weights.probabilities(1), [0.31728843483437624, 0.34467820728090304, 0.3380333578847208])
+    assert weights.sample(4).tolist() == [0, 2, 0, 1] and weights.sample(3, context=1).tolist() == [2, 2, 2]
+    weights.update(0, 1.0, context=0)  # it goes on, and saves in the current version
+    assert_same_weights(weights, mcts.loads_tree(mcts.dumps_tree(tree, weights))[1])
+
+
 def test_a_tree_without_weights_loads_as_none(tmp_path):
     tree, _ = searched_tree(steps=3)
     loaded, weights = mcts.load_tree(mcts.save_tree(tmp_path / "t.bin", tree))
